@@ -1,0 +1,255 @@
+#include "common/config.h"
+
+#include <toml++/toml.h>
+
+#include <fmt/format.h>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+namespace smmf {
+namespace {
+
+std::string where(std::string_view source, const toml::source_region& r, std::string_view key) {
+  if (r.begin.line > 0) return fmt::format("{}:{}: '{}'", source, r.begin.line, key);
+  return fmt::format("{}: '{}'", source, key);
+}
+
+/// Reads typed values from one TOML table, failing with file:line and key.
+class TableReader {
+ public:
+  TableReader(const toml::table& t, std::string_view source, std::string prefix)
+      : t_(t), source_(source), prefix_(std::move(prefix)) {}
+
+  template <class T>
+  void get(std::string_view key, T& out) {
+    if (error_) return;
+    const toml::node* n = t_.get(key);
+    if (!n) return;
+    if constexpr (std::is_same_v<T, bool>) {
+      if (auto v = n->value_exact<bool>())
+        out = *v;
+      else
+        fail(*n, key, "must be a boolean");
+    } else if constexpr (std::is_integral_v<T>) {
+      auto v = n->value_exact<int64_t>();
+      if (!v || *v < 0 || static_cast<uint64_t>(*v) > std::numeric_limits<T>::max())
+        fail(*n, key, "must be a non-negative integer in range");
+      else
+        out = static_cast<T>(*v);
+    } else if constexpr (std::is_same_v<T, std::chrono::seconds>) {
+      auto v = n->value_exact<int64_t>();
+      if (!v || *v < 0)
+        fail(*n, key, "must be a non-negative number of seconds");
+      else
+        out = std::chrono::seconds(*v);
+    } else {
+      auto v = n->value_exact<std::string>();
+      if (!v) return fail(*n, key, "must be a string");
+      auto s = interpolate_env(*v);
+      if (!s) return fail(*n, key, s.error().message);
+      out = std::move(*s);
+    }
+  }
+
+  void check_known(std::initializer_list<std::string_view> known) {
+    for (const auto& [k, v] : t_) {
+      if (error_) return;
+      bool ok = false;
+      for (auto kk : known) ok = ok || kk == k.str();
+      if (!ok) fail(v, k.str(), "is not a known setting");
+    }
+  }
+
+  void fail(const toml::node& n, std::string_view key, std::string_view why) {
+    if (!error_) {
+      std::string full = prefix_.empty() ? std::string(key) : fmt::format("{}.{}", prefix_, key);
+      error_ = Error::invalid(fmt::format("{} {}", where(source_, n.source(), full), why), full);
+    }
+  }
+  std::optional<Error>& error() { return error_; }
+
+ private:
+  const toml::table& t_;
+  std::string_view source_;
+  std::string prefix_;
+  std::optional<Error> error_;
+};
+
+Result<boost::json::value> to_json(const toml::node& n, std::string_view source,
+                                   std::string_view key) {
+  if (auto t = n.as_table()) {
+    boost::json::object o;
+    for (const auto& [k, v] : *t) {
+      auto j = to_json(v, source, k.str());
+      if (!j) return j.error();
+      o[k.str()] = std::move(*j);
+    }
+    return boost::json::value(std::move(o));
+  }
+  if (auto a = n.as_array()) {
+    boost::json::array arr;
+    for (const auto& v : *a) {
+      auto j = to_json(v, source, key);
+      if (!j) return j.error();
+      arr.push_back(std::move(*j));
+    }
+    return boost::json::value(std::move(arr));
+  }
+  if (auto v = n.value_exact<std::string>()) {
+    auto s = interpolate_env(*v);
+    if (!s)
+      return Error::invalid(
+          fmt::format("{} {}", where(source, n.source(), key), s.error().message));
+    return boost::json::value(*s);
+  }
+  if (auto v = n.value_exact<int64_t>()) return boost::json::value(*v);
+  if (auto v = n.value_exact<double>()) return boost::json::value(*v);
+  if (auto v = n.value_exact<bool>()) return boost::json::value(*v);
+  return Error::invalid(
+      fmt::format("{} has an unsupported value type", where(source, n.source(), key)));
+}
+
+}  // namespace
+
+Result<std::string> interpolate_env(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '$' || i + 1 >= s.size()) {
+      out += s[i];
+      continue;
+    }
+    if (s[i + 1] == '$') {
+      out += '$';
+      ++i;
+      continue;
+    }
+    if (s[i + 1] != '{') {
+      out += s[i];
+      continue;
+    }
+    size_t close = s.find('}', i + 2);
+    if (close == std::string_view::npos)
+      return Error::invalid(fmt::format("unterminated '${{' in \"{}\"", s));
+    std::string_view expr = s.substr(i + 2, close - i - 2);
+    std::string_view name = expr, fallback;
+    bool has_default = false;
+    if (size_t d = expr.find(":-"); d != std::string_view::npos) {
+      name = expr.substr(0, d);
+      fallback = expr.substr(d + 2);
+      has_default = true;
+    }
+    const char* v = std::getenv(std::string(name).c_str());
+    if (v && *v)
+      out += v;
+    else if (has_default)
+      out += fallback;
+    else
+      return Error::invalid(fmt::format("environment variable '{}' is not set", name));
+    i = close;
+  }
+  return out;
+}
+
+Result<Config> parse_config(std::string_view text, std::string_view source) {
+  toml::table root;
+  try {
+    root = toml::parse(text, source);
+  } catch (const toml::parse_error& e) {
+    return Error::invalid(fmt::format("{}:{}:{}: {}", source, e.source().begin.line,
+                                      e.source().begin.column, e.description()));
+  }
+  Config cfg;
+  {
+    TableReader top(root, source, "");
+    top.check_known({"server", "log", "models"});
+    if (top.error()) return *top.error();
+  }
+  if (const toml::node* n = root.get("server")) {
+    const toml::table* t = n->as_table();
+    if (!t) return Error::invalid(fmt::format("{}: 'server' must be a table", source), "server");
+    TableReader r(*t, source, "server");
+    auto& s = cfg.server;
+    r.check_known({"host", "port", "threads", "max_body_bytes", "max_header_bytes",
+                   "header_timeout", "idle_timeout", "write_timeout", "shutdown_grace",
+                   "max_connections", "max_queued_requests"});
+    r.get("host", s.host);
+    r.get("port", s.port);
+    r.get("threads", s.threads);
+    r.get("max_body_bytes", s.max_body_bytes);
+    r.get("max_header_bytes", s.max_header_bytes);
+    r.get("header_timeout", s.header_timeout);
+    r.get("idle_timeout", s.idle_timeout);
+    r.get("write_timeout", s.write_timeout);
+    r.get("shutdown_grace", s.shutdown_grace);
+    r.get("max_connections", s.max_connections);
+    r.get("max_queued_requests", s.max_queued_requests);
+    if (r.error()) return *r.error();
+  }
+  if (const toml::node* n = root.get("log")) {
+    const toml::table* t = n->as_table();
+    if (!t) return Error::invalid(fmt::format("{}: 'log' must be a table", source), "log");
+    TableReader r(*t, source, "log");
+    r.check_known({"level", "access_log"});
+    r.get("level", cfg.log.level);
+    r.get("access_log", cfg.log.access_log);
+    if (r.error()) return *r.error();
+  }
+  if (const toml::node* n = root.get("models")) {
+    const toml::array* arr = n->as_array();
+    if (!arr || !arr->is_array_of_tables())
+      return Error::invalid(
+          fmt::format("{}: 'models' must be an array of tables ([[models]])", source), "models");
+    size_t i = 0;
+    for (const auto& node : *arr) {
+      const toml::table& t = *node.as_table();
+      std::string prefix = fmt::format("models[{}]", i++);
+      TableReader r(t, source, prefix);
+      ModelConfig m;
+      m.origin = fmt::format("{}: {}", source, prefix);
+      r.check_known({"name", "type", "engine", "path", "replicas", "params"});
+      r.get("name", m.name);
+      r.get("type", m.type);
+      r.get("engine", m.engine);
+      r.get("path", m.path);
+      r.get("replicas", m.replicas);
+      if (r.error()) return *r.error();
+      if (m.name.empty())
+        return Error::invalid(fmt::format("{}: '{}.name' is required", source, prefix),
+                              prefix + ".name");
+      if (m.type != "llm" && m.type != "embedding" && m.type != "reranker")
+        return Error::invalid(
+            fmt::format("{}: '{}.type' must be llm, embedding or reranker", source, prefix),
+            prefix + ".type");
+      if (m.replicas < 0)
+        return Error::invalid(fmt::format("{}: '{}.replicas' must be >= 0", source, prefix),
+                              prefix + ".replicas");
+      if (const toml::node* p = t.get("params")) {
+        if (!p->as_table())
+          return Error::invalid(fmt::format("{}: '{}.params' must be a table", source, prefix),
+                                prefix + ".params");
+        auto j = to_json(*p, source, prefix + ".params");
+        if (!j) return j.error();
+        m.params = std::move(j->as_object());
+      }
+      for (const auto& other : cfg.models)
+        if (other.name == m.name)
+          return Error::invalid(
+              fmt::format("{}: '{}.name' duplicates model '{}'", source, prefix, m.name),
+              prefix + ".name");
+      cfg.models.push_back(std::move(m));
+    }
+  }
+  return cfg;
+}
+
+Result<Config> load_config_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Error::not_found(fmt::format("cannot read config file '{}'", path));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parse_config(ss.str(), path);
+}
+
+}  // namespace smmf

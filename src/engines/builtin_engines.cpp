@@ -1,0 +1,17 @@
+// Kept apart from engine_factory.cpp so that engine folders can depend on the factory core.
+#include "engines/engine_factory.h"
+
+#ifdef SMMF_WITH_LLAMACPP
+#include "engines/llama_cpp/llama_engine.h"
+#endif
+
+namespace smmf::engines {
+
+void register_builtin_engines(EngineRegistry& registry) {
+#ifdef SMMF_WITH_LLAMACPP
+  llama_cpp::register_llama_cpp(registry);
+#endif
+  (void)registry;
+}
+
+}  // namespace smmf::engines

@@ -1,0 +1,79 @@
+#pragma once
+/// The Engine seam: what one model instance can do, in native types. Implementations: the
+/// in-process llama.cpp engine, HTTP engines (OpenAI-compatible upstreams, other SMMF workers).
+///
+/// Threading: every method is called from I/O threads; coroutine methods resume on the caller's
+/// executor. Heavy work (inference) never runs on the caller's thread. Implementations are
+/// thread-safe: concurrent calls are queued or batched by the engine.
+/// Lifetime: owned by shared_ptr; calls in flight keep the engine alive.
+#include <boost/asio/awaitable.hpp>
+
+#include <atomic>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "common/error.h"
+#include "protocol/openai_types.h"
+
+namespace smmf::engines {
+
+namespace asio = boost::asio;
+
+/// Set by the caller when the client goes away; engines poll it between decode steps.
+class CancelToken {
+ public:
+  void cancel() { cancelled_.store(true, std::memory_order_relaxed); }
+  bool cancelled() const { return cancelled_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<bool> cancelled_{false};
+};
+
+/// Per-call context handed down from the gateway.
+struct CallContext {
+  std::shared_ptr<CancelToken> cancel = std::make_shared<CancelToken>();
+  std::string request_id;
+};
+
+/// Receives streamed deltas. `write` returns an error when the client is gone; the engine then
+/// cancels the generation and returns that error.
+class DeltaSink {
+ public:
+  virtual ~DeltaSink() = default;
+  virtual asio::awaitable<Status> write(std::span<const protocol::Delta> deltas) = 0;
+};
+
+/// What an engine says about its model.
+struct EngineInfo {
+  std::string engine;  ///< "llama.cpp", "openai_compat", ...
+  protocol::ModelType type = protocol::ModelType::kLlm;
+  int context_length = 0;
+  int embedding_size = 0;
+};
+
+class Engine {
+ public:
+  virtual ~Engine() = default;
+
+  virtual EngineInfo info() const = 0;
+  /// Loads weights / connects; may take seconds (runs off the I/O threads).
+  virtual asio::awaitable<Status> load() = 0;
+  /// Stops accepting calls, cancels queued ones, waits for running ones to end, frees memory.
+  virtual asio::awaitable<void> unload() = 0;
+  /// Cheap, non-blocking: ok when the engine can take calls.
+  virtual Status health() const = 0;
+
+  /// Chat. With `sink`, deltas are streamed to it and the result carries only usage; without,
+  /// the result carries the full text of each choice.
+  virtual asio::awaitable<Result<protocol::GenerationResult>> chat(const protocol::ChatRequest& req,
+                                                                   DeltaSink* sink,
+                                                                   const CallContext& ctx) = 0;
+  /// Text completion; choice index = prompt index * n + choice.
+  virtual asio::awaitable<Result<protocol::GenerationResult>> complete(
+      const protocol::CompletionRequest& req, DeltaSink* sink, const CallContext& ctx) = 0;
+  virtual asio::awaitable<Result<protocol::EmbeddingResult>> embed(
+      const protocol::EmbeddingRequest& req, const CallContext& ctx) = 0;
+};
+
+}  // namespace smmf::engines

@@ -1,0 +1,22 @@
+#pragma once
+/// The one table from ErrorCode to HTTP status and OpenAI error type/code.
+#include <boost/beast/http/status.hpp>
+#include <boost/json/object.hpp>
+
+#include "common/error.h"
+
+namespace smmf::gateway {
+
+struct HttpError {
+  boost::beast::http::status status;
+  std::string_view type;  ///< OpenAI error "type"
+  std::string_view code;  ///< OpenAI error "code" (may be empty)
+};
+
+HttpError map_error(ErrorCode code);
+/// The OpenAI error body for an Error.
+boost::json::object error_body(const Error& e);
+/// The OpenAI error body for an error the HTTP layer itself answers (404 route, 413, ...).
+boost::json::object error_body(boost::beast::http::status status, std::string_view message);
+
+}  // namespace smmf::gateway

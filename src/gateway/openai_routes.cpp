@@ -1,0 +1,251 @@
+#include "gateway/openai_routes.h"
+
+#include <boost/json/serialize.hpp>
+
+#include <fmt/format.h>
+#include <chrono>
+#include <random>
+
+#include "gateway/error_map.h"
+#include "protocol/sse.h"
+
+namespace smmf::gateway {
+namespace json = boost::json;
+using net::HttpExchange;
+using net::http::status;
+
+namespace {
+
+std::string random_id(std::string_view prefix) {
+  static constexpr char kChars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  std::string id(prefix);
+  for (int i = 0; i < 24; ++i) id += kChars[rng() % (sizeof(kChars) - 1)];
+  return id;
+}
+
+// Built outside coroutines: GCC 12 rejects string-literal initializer lists in coroutine frames.
+json::object ok_body() {
+  return {{"status", "ok"}};
+}
+
+int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+enum class Kind { kChat, kCompletion };
+
+/// Streams deltas as SSE chunks; writes the response header with the first batch.
+class SseSink : public engines::DeltaSink {
+ public:
+  SseSink(HttpExchange& ex, const protocol::ResponseMeta& meta, Kind kind, bool include_usage)
+      : ex_(ex), meta_(meta), kind_(kind), include_usage_(include_usage) {}
+
+  asio::awaitable<Status> write(std::span<const protocol::Delta> deltas) override {
+    buf_.clear();
+    for (const auto& d : deltas) {
+      json::object chunk;
+      if (kind_ == Kind::kChat) {
+        bool first = started_.size() <= static_cast<size_t>(d.index) || !started_[d.index];
+        if (started_.size() <= static_cast<size_t>(d.index)) started_.resize(d.index + 1, false);
+        started_[d.index] = true;
+        chunk = protocol::chat_chunk_json(meta_, d, first, include_usage_);
+      } else {
+        chunk = protocol::completion_chunk_json(meta_, d, include_usage_);
+      }
+      protocol::append_sse(buf_, json::serialize(chunk));
+    }
+    if (auto st = co_await ensure_started(); !st) co_return st;
+    co_return co_await ex_.write_chunk(buf_);
+  }
+
+  asio::awaitable<Status> ensure_started() {
+    if (header_sent_) co_return Status{};
+    header_sent_ = true;
+    co_return co_await ex_.start_stream(status::ok, "text/event-stream");
+  }
+  bool started() const { return header_sent_; }
+
+ private:
+  HttpExchange& ex_;
+  const protocol::ResponseMeta& meta_;
+  Kind kind_;
+  bool include_usage_;
+  bool header_sent_ = false;
+  std::vector<bool> started_;
+  std::string buf_;
+};
+
+template <class Req>
+Result<Req> parse_request(HttpExchange& ex, const protocol::ParseLimits& limits) {
+  auto body = protocol::parse_json(ex.request().body());
+  if (!body) return body.error();
+  if constexpr (std::is_same_v<Req, protocol::ChatRequest>)
+    return protocol::parse_chat_request(*body, limits);
+  else if constexpr (std::is_same_v<Req, protocol::CompletionRequest>)
+    return protocol::parse_completion_request(*body, limits);
+  else
+    return protocol::parse_embedding_request(*body, limits);
+}
+
+/// Cancels the call when the client disconnects before the response is complete.
+engines::CallContext make_context(HttpExchange& ex, std::string request_id) {
+  engines::CallContext ctx;
+  ctx.request_id = std::move(request_id);
+  ex.watch_disconnect([tok = ctx.cancel] { tok->cancel(); });
+  return ctx;
+}
+
+template <class Req>
+asio::awaitable<void> generate(HttpExchange& ex, ModelDirectory& dir,
+                               const protocol::ParseLimits& limits, Kind kind) {
+  auto req = parse_request<Req>(ex, limits);
+  if (!req) {
+    co_await send_error(ex, req.error());
+    co_return;
+  }
+  ex.add_log_field("model", req->model);
+  auto pick = dir.pick(req->model);
+  if (!pick) {
+    co_await send_error(ex, pick.error());
+    co_return;
+  }
+  ex.add_log_field("instance", pick->instance);
+
+  protocol::ResponseMeta meta{random_id(kind == Kind::kChat ? "chatcmpl-" : "cmpl-"), unix_now(),
+                              req->model};
+  ex.add_response_header("x-request-id", meta.id);
+  auto ctx = make_context(ex, meta.id);
+  auto call = [&](engines::DeltaSink* sink) {
+    if constexpr (std::is_same_v<Req, protocol::ChatRequest>)
+      return pick->engine->chat(*req, sink, ctx);
+    else
+      return pick->engine->complete(*req, sink, ctx);
+  };
+
+  if (!req->gen.stream) {
+    auto result = co_await call(nullptr);
+    if (!result) {
+      co_await send_error(ex, result.error());
+      co_return;
+    }
+    ex.add_log_field("tokens", fmt::format("{}+{}", result->usage.prompt_tokens,
+                                           result->usage.completion_tokens));
+    co_await ex.send_json(status::ok, kind == Kind::kChat
+                                          ? protocol::chat_response_json(meta, *result)
+                                          : protocol::completion_response_json(meta, *result));
+    co_return;
+  }
+
+  SseSink sink(ex, meta, kind, req->gen.include_usage);
+  auto result = co_await call(&sink);
+  if (!result) {
+    if (!sink.started()) {
+      co_await send_error(ex, result.error());
+      co_return;
+    }
+    // Mid-stream failure: say so in the stream and end it without [DONE].
+    ex.add_log_field("error", result.error().message);
+    if (result.error().code == ErrorCode::kCancelled) {
+      ex.set_keep_alive(false);
+      co_return;
+    }
+    std::string tail = protocol::format_sse(json::serialize(error_body(result.error())), "error");
+    if (co_await ex.write_chunk(tail)) co_await ex.end_stream();
+    ex.set_keep_alive(false);
+    co_return;
+  }
+  ex.add_log_field(
+      "tokens", fmt::format("{}+{}", result->usage.prompt_tokens, result->usage.completion_tokens));
+  if (!co_await sink.ensure_started()) co_return;
+  std::string tail;
+  if (req->gen.include_usage)
+    protocol::append_sse(
+        tail, json::serialize(protocol::usage_chunk_json(
+                  meta, kind == Kind::kChat ? "chat.completion.chunk" : "text_completion",
+                  result->usage)));
+  tail += protocol::kSseDone;
+  if (co_await ex.write_chunk(tail)) co_await ex.end_stream();
+}
+
+}  // namespace
+
+asio::awaitable<void> send_error(HttpExchange& ex, const Error& e) {
+  ex.add_log_field("error", fmt::format("\"{}\"", e.message));
+  co_await ex.send_json(map_error(e.code).status, error_body(e));
+}
+
+OpenAiRoutes::OpenAiRoutes(ModelDirectory& directory, protocol::ParseLimits limits)
+    : directory_(directory), limits_(limits) {}
+
+void OpenAiRoutes::install(net::Router& router) {
+  using net::http::verb;
+  router.add(verb::get, "/v1/models", [this](HttpExchange& ex) { return list_models(ex); });
+  router.add_prefix(verb::get, "/v1/models/", [this](HttpExchange& ex) { return get_model(ex); });
+  router.add(verb::post, "/v1/chat/completions", [this](HttpExchange& ex) { return chat(ex); });
+  router.add(verb::post, "/v1/completions", [this](HttpExchange& ex) { return completions(ex); });
+  router.add(verb::post, "/v1/embeddings", [this](HttpExchange& ex) { return embeddings(ex); });
+  router.add(verb::get, "/healthz", [this](HttpExchange& ex) { return health(ex); });
+  router.add(verb::get, "/health", [this](HttpExchange& ex) { return health(ex); });
+}
+
+asio::awaitable<void> OpenAiRoutes::list_models(HttpExchange& ex) {
+  auto models = directory_.models();
+  co_await ex.send_json(status::ok, protocol::models_json(models));
+}
+
+asio::awaitable<void> OpenAiRoutes::get_model(HttpExchange& ex) {
+  std::string_view id = ex.target_path().substr(std::string_view("/v1/models/").size());
+  for (const auto& m : directory_.models()) {
+    if (m.id == id) {
+      co_await ex.send_json(status::ok, protocol::model_json(m));
+      co_return;
+    }
+  }
+  co_await send_error(ex,
+                      Error::not_found(fmt::format("The model '{}' does not exist", id), "model"));
+}
+
+asio::awaitable<void> OpenAiRoutes::chat(HttpExchange& ex) {
+  co_await generate<protocol::ChatRequest>(ex, directory_, limits_, Kind::kChat);
+}
+
+asio::awaitable<void> OpenAiRoutes::completions(HttpExchange& ex) {
+  co_await generate<protocol::CompletionRequest>(ex, directory_, limits_, Kind::kCompletion);
+}
+
+asio::awaitable<void> OpenAiRoutes::embeddings(HttpExchange& ex) {
+  auto req = parse_request<protocol::EmbeddingRequest>(ex, limits_);
+  if (!req) {
+    co_await send_error(ex, req.error());
+    co_return;
+  }
+  ex.add_log_field("model", req->model);
+  auto pick = directory_.pick(req->model);
+  if (!pick) {
+    co_await send_error(ex, pick.error());
+    co_return;
+  }
+  ex.add_log_field("instance", pick->instance);
+  auto ctx = make_context(ex, random_id("emb-"));
+  auto result = co_await pick->engine->embed(*req, ctx);
+  if (!result) {
+    co_await send_error(ex, result.error());
+    co_return;
+  }
+  ex.add_log_field("tokens", std::to_string(result->prompt_tokens));
+  co_await ex.send_json(
+      status::ok, protocol::embedding_response_json(req->model, *result, req->encoding_format));
+}
+
+asio::awaitable<void> OpenAiRoutes::health(HttpExchange& ex) {
+  if (auto st = directory_.ready(); !st) {
+    co_await send_error(ex, st.error());
+    co_return;
+  }
+  co_await ex.send_json(status::ok, ok_body());
+}
+
+}  // namespace smmf::gateway

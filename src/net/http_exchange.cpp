@@ -1,0 +1,165 @@
+#include "net/http_exchange.h"
+
+#include <sys/socket.h>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <cerrno>
+
+namespace smmf::net {
+namespace {
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+constexpr std::string_view kServer = "smmf/" SMMF_VERSION;
+
+Status write_status(const boost::system::error_code& ec) {
+  if (!ec) return {};
+  return Error::cancelled("client connection lost: " + ec.message());
+}
+}  // namespace
+
+struct HttpExchange::Watch {
+  asio::cancellation_signal signal;
+  bool active = true;
+};
+
+HttpExchange::HttpExchange(beast::tcp_stream& stream, Request& req,
+                           std::chrono::seconds write_timeout)
+    : stream_(stream), req_(req), write_timeout_(write_timeout), keep_alive_(req.keep_alive()) {}
+
+HttpExchange::~HttpExchange() {
+  stop_watch();
+}
+
+std::string_view HttpExchange::target_path() const {
+  std::string_view t(req_.target().data(), req_.target().size());
+  return t.substr(0, t.find('?'));
+}
+
+std::string_view HttpExchange::header(http::field f) const {
+  auto it = req_.find(f);
+  return it == req_.end() ? std::string_view{} : std::string_view(it->value());
+}
+
+std::string_view HttpExchange::header(std::string_view name) const {
+  auto it = req_.find(name);
+  return it == req_.end() ? std::string_view{} : std::string_view(it->value());
+}
+
+void HttpExchange::add_log_field(std::string_view key, std::string_view value) {
+  if (!log_fields_.empty()) log_fields_ += ' ';
+  log_fields_ += key;
+  log_fields_ += '=';
+  log_fields_ += value;
+}
+
+void HttpExchange::add_response_header(std::string name, std::string value) {
+  extra_headers_.emplace_back(std::move(name), std::move(value));
+}
+
+void HttpExchange::decorate(Response& res) {
+  res.set(http::field::server, kServer);
+  for (const auto& [k, v] : extra_headers_) res.set(k, v);
+  res.keep_alive(keep_alive_);
+}
+
+asio::awaitable<Status> HttpExchange::send(Response res) {
+  stop_watch();
+  res.version(req_.version());
+  decorate(res);
+  res.prepare_payload();
+  status_ = res.result_int();
+  bytes_sent_ += res.body().size();
+  stream_.expires_after(write_timeout_);
+  auto [ec, n] = co_await http::async_write(stream_, res, kTuple);
+  stream_.expires_never();
+  if (ec) keep_alive_ = false;
+  co_return write_status(ec);
+}
+
+asio::awaitable<Status> HttpExchange::send_json(http::status status,
+                                                const boost::json::value& body) {
+  Response res{status, req_.version()};
+  res.set(http::field::content_type, "application/json");
+  res.body() = boost::json::serialize(body);
+  co_return co_await send(std::move(res));
+}
+
+asio::awaitable<Status> HttpExchange::send_text(http::status status, std::string body,
+                                                std::string_view content_type) {
+  Response res{status, req_.version()};
+  res.set(http::field::content_type, content_type);
+  res.body() = std::move(body);
+  co_return co_await send(std::move(res));
+}
+
+asio::awaitable<Status> HttpExchange::start_stream(http::status status,
+                                                   std::string_view content_type,
+                                                   std::function<void(Response&)> add_headers) {
+  Response res{status, req_.version()};
+  res.set(http::field::content_type, content_type);
+  res.set(http::field::cache_control, "no-cache");
+  res.set("x-accel-buffering", "no");
+  if (add_headers) add_headers(res);
+  decorate(res);
+  res.chunked(true);
+  status_ = res.result_int();
+  streaming_ = true;
+  http::response_serializer<http::string_body> sr{res};
+  stream_.expires_after(write_timeout_);
+  auto [ec, n] = co_await http::async_write_header(stream_, sr, kTuple);
+  stream_.expires_never();
+  if (ec) keep_alive_ = false;
+  co_return write_status(ec);
+}
+
+asio::awaitable<Status> HttpExchange::write_chunk(std::string_view data) {
+  if (data.empty()) co_return Status{};
+  bytes_sent_ += data.size();
+  stream_.expires_after(write_timeout_);
+  auto [ec, n] = co_await asio::async_write(stream_, http::make_chunk(asio::buffer(data)), kTuple);
+  stream_.expires_never();
+  if (ec) keep_alive_ = false;
+  co_return write_status(ec);
+}
+
+asio::awaitable<Status> HttpExchange::end_stream() {
+  stop_watch();
+  stream_.expires_after(write_timeout_);
+  auto [ec, n] = co_await asio::async_write(stream_, http::make_chunk_last(), kTuple);
+  stream_.expires_never();
+  if (ec) keep_alive_ = false;
+  co_return write_status(ec);
+}
+
+void HttpExchange::watch_disconnect(std::function<void()> on_gone) {
+  stop_watch();
+  auto w = std::make_shared<Watch>();
+  watch_ = w;
+  auto& sock = stream_.socket();
+  sock.async_wait(
+      asio::ip::tcp::socket::wait_read,
+      asio::bind_cancellation_slot(w->signal.slot(), [w, &sock, cb = std::move(on_gone)](auto ec) {
+        // Runs on the connection's strand; `active` guards the socket's life.
+        if (ec || !w->active) return;
+        w->active = false;
+        char c;
+        ssize_t n = ::recv(sock.native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) cb();
+        // n > 0: a pipelined request is waiting; stop watching.
+      }));
+}
+
+void HttpExchange::stop_watch() {
+  if (!watch_) return;
+  if (watch_->active) {
+    watch_->active = false;
+    watch_->signal.emit(asio::cancellation_type::all);
+  }
+  watch_.reset();
+}
+
+}  // namespace smmf::net

@@ -1,0 +1,75 @@
+#pragma once
+/// One request/response exchange on a server connection, handed to route handlers.
+/// Threading: lives on its connection's strand; handlers call it from their coroutine only.
+/// A handler answers exactly once: either `send` or `start_stream`/`write_chunk`/`end_stream`.
+/// Write errors are returned (the client went away); handlers then stop and return.
+#include <boost/json/value.hpp>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "common/error.h"
+#include "net/http_types.h"
+
+namespace smmf::net {
+
+class HttpExchange {
+ public:
+  HttpExchange(beast::tcp_stream& stream, Request& req, std::chrono::seconds write_timeout);
+  ~HttpExchange();
+  HttpExchange(const HttpExchange&) = delete;
+  HttpExchange& operator=(const HttpExchange&) = delete;
+
+  const Request& request() const { return req_; }
+  std::string_view target_path() const;  ///< the target without its query string
+  std::string_view header(http::field f) const;
+  std::string_view header(std::string_view name) const;
+
+  /// Full response. Content-Length, Server and keep-alive are set here.
+  asio::awaitable<Status> send(Response res);
+  asio::awaitable<Status> send_json(http::status status, const boost::json::value& body);
+  asio::awaitable<Status> send_text(http::status status, std::string body,
+                                    std::string_view content_type = "text/plain; charset=utf-8");
+
+  /// Chunked streaming response (e.g. text/event-stream).
+  asio::awaitable<Status> start_stream(http::status status, std::string_view content_type,
+                                       std::function<void(Response&)> add_headers = {});
+  asio::awaitable<Status> write_chunk(std::string_view data);
+  asio::awaitable<Status> end_stream();
+
+  /// Calls `on_gone` once if the client closes the connection before the response ends
+  /// (watched through the socket's readability, so it works while nothing is being written).
+  void watch_disconnect(std::function<void()> on_gone);
+
+  bool responded() const { return status_ != 0; }
+  unsigned status() const { return status_; }
+  size_t bytes_sent() const { return bytes_sent_; }
+  bool keep_alive() const { return keep_alive_; }
+  void set_keep_alive(bool v) { keep_alive_ = v; }
+  /// Extra fields for the access log line (e.g. "model=qwen").
+  void add_log_field(std::string_view key, std::string_view value);
+  const std::string& log_fields() const { return log_fields_; }
+  /// Headers added to whatever response is sent (e.g. x-request-id).
+  void add_response_header(std::string name, std::string value);
+
+ private:
+  void stop_watch();
+  void decorate(Response& res);
+
+  beast::tcp_stream& stream_;
+  Request& req_;
+  std::chrono::seconds write_timeout_;
+  unsigned status_ = 0;
+  size_t bytes_sent_ = 0;
+  bool keep_alive_;
+  bool streaming_ = false;
+  std::string log_fields_;
+  std::vector<std::pair<std::string, std::string>> extra_headers_;
+  struct Watch;
+  std::shared_ptr<Watch> watch_;
+};
+
+}  // namespace smmf::net

@@ -1,0 +1,71 @@
+#pragma once
+/// HTTP/1.1 server on Boost.Beast with C++20 coroutines.
+/// Threading: runs on the io_context it is given (run by N threads by the caller); each
+/// connection is a coroutine on its own strand. Handlers must not block.
+/// Limits: body (413), header (431), header/body read timeout (408 then close), keep-alive idle
+/// timeout, write timeout, max connections (503). Errors the server itself answers use
+/// `error_body` so the caller decides their shape (the gateway uses OpenAI's).
+/// Shutdown: stop() closes the listener and idle connections at once, lets in-flight exchanges
+/// finish until the grace deadline, then closes everything; `on_stopped` fires once when no
+/// connection remains.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <set>
+
+#include "common/config.h"
+#include "net/router.h"
+
+namespace smmf::net {
+
+class HttpServer : public std::enable_shared_from_this<HttpServer> {
+ public:
+  /// Builds the body of an error the server answers by itself (status, message).
+  using ErrorBody = std::function<boost::json::value(http::status, std::string_view)>;
+  using AccessLog = std::function<void(const HttpExchange&, std::chrono::microseconds)>;
+
+  HttpServer(asio::io_context& ioc, ServerConfig cfg, std::shared_ptr<const Router> router,
+             ErrorBody error_body, AccessLog access_log = {});
+  ~HttpServer();
+
+  /// Binds and listens; port 0 picks a free port (see port()).
+  Status listen();
+  void start();
+  uint16_t port() const { return port_; }
+  /// Graceful stop; safe from any thread; `on_stopped` runs on an I/O thread.
+  void stop(std::function<void()> on_stopped = {});
+  size_t connections() const { return connections_.load(); }
+  size_t in_flight() const { return in_flight_.load(); }
+
+ private:
+  struct Connection;
+  asio::awaitable<void> accept_loop();
+  asio::awaitable<void> serve(std::shared_ptr<Connection> conn);
+  asio::awaitable<void> handle(std::shared_ptr<Connection> conn, Request& req);
+  asio::awaitable<void> reject(beast::tcp_stream& stream, http::status status,
+                               std::string_view message);
+  void on_connection_closed(Connection* c);
+
+  asio::io_context& ioc_;
+  ServerConfig cfg_;
+  std::shared_ptr<const Router> router_;
+  ErrorBody error_body_;
+  AccessLog access_log_;
+  asio::ip::tcp::acceptor acceptor_;
+  uint16_t port_ = 0;
+  std::atomic<size_t> connections_{0};
+  std::atomic<size_t> in_flight_{0};
+  std::atomic<bool> stopping_{false};
+
+  std::mutex mu_;  // guards the fields below
+  std::set<Connection*> live_;
+  std::function<void()> on_stopped_;
+  std::unique_ptr<asio::steady_timer> grace_timer_;
+};
+
+}  // namespace smmf::net

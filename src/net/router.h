@@ -1,0 +1,30 @@
+#pragma once
+/// Maps (method, path) to a coroutine handler. Exact paths first, then the longest matching
+/// prefix route (for "/api/models/{name}" style paths). Unknown path: 404; known path with
+/// another method: 405. Built before the server starts, then read-only (thread-safe to share).
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "net/http_exchange.h"
+
+namespace smmf::net {
+
+using Handler = std::function<asio::awaitable<void>(HttpExchange&)>;
+
+class Router {
+ public:
+  void add(http::verb method, std::string path, Handler h);
+  void add_prefix(http::verb method, std::string prefix, Handler h);
+
+  enum class Match { kFound, kNoPath, kNoMethod };
+  /// Finds the handler for a request; `h` is set when kFound.
+  Match find(http::verb method, std::string_view path, const Handler*& h) const;
+
+ private:
+  std::map<std::pair<std::string, http::verb>, Handler, std::less<>> exact_;
+  std::vector<std::tuple<std::string, http::verb, Handler>> prefixes_;  // longest first
+};
+
+}  // namespace smmf::net

@@ -1,0 +1,78 @@
+#include "protocol/sse.h"
+
+namespace smmf::protocol {
+
+void append_sse(std::string& out, std::string_view data, std::string_view event) {
+  if (!event.empty()) {
+    out += "event: ";
+    out += event;
+    out += '\n';
+  }
+  size_t start = 0;
+  while (true) {
+    size_t nl = data.find('\n', start);
+    out += "data: ";
+    out += data.substr(start, nl == std::string_view::npos ? std::string_view::npos : nl - start);
+    out += '\n';
+    if (nl == std::string_view::npos) break;
+    start = nl + 1;
+  }
+  out += '\n';
+}
+
+std::string format_sse(std::string_view data, std::string_view event) {
+  std::string out;
+  out.reserve(data.size() + 16);
+  append_sse(out, data, event);
+  return out;
+}
+
+bool SseParser::feed(std::string_view bytes, std::vector<SseEvent>& out) {
+  if (failed_) return false;
+  for (char c : bytes) {
+    if (pending_cr_) {
+      pending_cr_ = false;
+      if (c == '\n') continue;  // CRLF already ended the line at CR
+    }
+    if (c == '\r' || c == '\n') {
+      pending_cr_ = c == '\r';
+      on_line(line_, out);
+      line_.clear();
+      continue;
+    }
+    line_ += c;
+    if (line_.size() + current_.data.size() > max_event_bytes_) {
+      failed_ = true;
+      return false;
+    }
+  }
+  return true;
+}
+
+void SseParser::on_line(std::string_view line, std::vector<SseEvent>& out) {
+  if (line.empty()) {
+    if (has_data_) out.push_back(std::move(current_));
+    current_ = SseEvent{};
+    has_data_ = false;
+    return;
+  }
+  if (line.front() == ':') return;
+  size_t colon = line.find(':');
+  std::string_view field = line.substr(0, colon);
+  std::string_view value;
+  if (colon != std::string_view::npos) {
+    value = line.substr(colon + 1);
+    if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+  }
+  if (field == "data") {
+    if (has_data_) current_.data += '\n';
+    current_.data += value;
+    has_data_ = true;
+  } else if (field == "event") {
+    current_.event = value;
+  } else if (field == "id") {
+    current_.id = value;
+  }
+}
+
+}  // namespace smmf::protocol

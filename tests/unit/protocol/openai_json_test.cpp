@@ -1,0 +1,223 @@
+#include "protocol/openai_json.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/json/serialize.hpp>
+#include <cstring>
+
+namespace smmf::protocol {
+namespace {
+
+namespace json = boost::json;
+
+Result<ChatRequest> chat(std::string_view body) {
+  auto v = parse_json(body);
+  if (!v) return v.error();
+  return parse_chat_request(*v);
+}
+
+TEST(ParseJson, MalformedIsInvalidArgument) {
+  auto r = parse_json("{\"model\": ");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_NE(r.error().message.find("not valid JSON"), std::string::npos);
+}
+
+TEST(ChatRequest, ParsesEveryParameter) {
+  auto r = chat(R"({"model":"m","messages":[{"role":"system","content":"s"},
+    {"role":"user","content":[{"type":"text","text":"a"},{"type":"text","text":"b"}]}],
+    "max_tokens":7,"temperature":0.5,"top_p":0.9,"top_k":40,"min_p":0.05,"seed":42,
+    "stop":["x","y"],"presence_penalty":0.1,"frequency_penalty":-0.2,"n":2,"user":"u",
+    "stream":true,"stream_options":{"include_usage":true},"logit_bias":{"15":-100}})");
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->model, "m");
+  ASSERT_EQ(r->messages.size(), 2u);
+  EXPECT_EQ(r->messages[1].content, "ab");
+  EXPECT_EQ(r->gen.max_tokens, 7);
+  EXPECT_FLOAT_EQ(*r->gen.sampling.temperature, 0.5f);
+  EXPECT_FLOAT_EQ(*r->gen.sampling.top_p, 0.9f);
+  EXPECT_EQ(*r->gen.sampling.top_k, 40);
+  EXPECT_FLOAT_EQ(*r->gen.sampling.min_p, 0.05f);
+  EXPECT_EQ(*r->gen.sampling.seed, 42u);
+  EXPECT_EQ(r->gen.stop, (std::vector<std::string>{"x", "y"}));
+  EXPECT_FLOAT_EQ(r->gen.sampling.frequency_penalty, -0.2f);
+  EXPECT_EQ(r->gen.n, 2);
+  EXPECT_EQ(r->gen.user, "u");
+  EXPECT_TRUE(r->gen.stream);
+  EXPECT_TRUE(r->gen.include_usage);
+  ASSERT_EQ(r->gen.sampling.logit_bias.size(), 1u);
+  EXPECT_EQ(r->gen.sampling.logit_bias[0].first, 15);
+}
+
+TEST(ChatRequest, MaxCompletionTokensWins) {
+  auto r = chat(R"({"model":"m","messages":[{"role":"user","content":"hi"}],
+    "max_tokens":5,"max_completion_tokens":9})");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->gen.max_tokens, 9);
+}
+
+TEST(ChatRequest, StopAsStringAndNulls) {
+  auto r = chat(R"({"model":"m","messages":[{"role":"user","content":"hi"}],"stop":"END",
+    "temperature":null,"seed":null})");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->gen.stop, std::vector<std::string>{"END"});
+  EXPECT_FALSE(r->gen.sampling.temperature);
+}
+
+struct BadCase {
+  const char* body;
+  const char* param;
+};
+
+class ChatRequestErrors : public testing::TestWithParam<BadCase> {};
+
+TEST_P(ChatRequestErrors, NameTheParameter) {
+  auto r = chat(GetParam().body);
+  ASSERT_FALSE(r) << GetParam().body;
+  EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(r.error().param, GetParam().param) << r.error().message;
+  EXPECT_FALSE(r.error().message.empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    All, ChatRequestErrors,
+    testing::Values(
+        BadCase{R"([1,2])", ""},
+        BadCase{R"({"messages":[{"role":"user","content":"x"}]})", "model"},
+        BadCase{R"({"model":"","messages":[{"role":"user","content":"x"}]})", "model"},
+        BadCase{R"({"model":5,"messages":[{"role":"user","content":"x"}]})", "model"},
+        BadCase{R"({"model":"m"})", "messages"},
+        BadCase{R"({"model":"m","messages":[]})", "messages"},
+        BadCase{R"({"model":"m","messages":[{"content":"x"}]})", "messages[0].role"},
+        BadCase{R"({"model":"m","messages":[{"role":"robot","content":"x"}]})", "messages[0].role"},
+        BadCase{R"({"model":"m","messages":[{"role":"user","content":5}]})", "messages[0].content"},
+        BadCase{R"({"model":"m","messages":[{"role":"user","content":[{"type":"image_url"}]}]})",
+                "messages[0].content[0].type"},
+        BadCase{R"({"model":"m","messages":[{"role":"user","content":"x"}],"temperature":5})",
+                "temperature"},
+        BadCase{R"({"model":"m","messages":[{"role":"user","content":"x"}],"temperature":"hot"})",
+                "temperature"},
+        BadCase{R"({"model":"m","messages":[{"role":"user","content":"x"}],"top_p":1.5})", "top_p"},
+        BadCase{R"({"model":"m","messages":[{"role":"user","content":"x"}],"max_tokens":0})",
+                "max_tokens"},
+        BadCase{R"({"model":"m","messages":[{"role":"user","content":"x"}],"max_tokens":1.5})",
+                "max_tokens"},
+        BadCase{R"({"model":"m","messages":[{"role":"user","content":"x"}],"n":0})", "n"},
+        BadCase{R"({"model":"m","messages":[{"role":"user","content":"x"}],"n":1000})", "n"},
+        BadCase{R"({"model":"m","messages":[{"role":"user","content":"x"}],"stop":[1]})", "stop"},
+        BadCase{R"({"model":"m","messages":[{"role":"user","content":"x"}],
+                   "stop":["a","b","c","d","e"]})",
+                "stop"},
+        BadCase{R"({"model":"m","messages":[{"role":"user","content":"x"}],"stream":"yes"})",
+                "stream"},
+        BadCase{R"({"model":"m","messages":[{"role":"user","content":"x"}],
+                   "stream_options":{"include_usage":true}})",
+                "stream_options"},
+        BadCase{R"({"model":"m","messages":[{"role":"user","content":"x"}],"stream":true,
+                   "stream_options":{"include_usage":1}})",
+                "stream_options.include_usage"},
+        BadCase{R"({"model":"m","messages":[{"role":"user","content":"x"}],
+                   "presence_penalty":-3})",
+                "presence_penalty"},
+        BadCase{R"({"model":"m","messages":[{"role":"user","content":"x"}],
+                   "logit_bias":{"abc":1}})",
+                "logit_bias"},
+        BadCase{R"({"model":"m","messages":[{"role":"user","content":"x"}],
+                   "tools":[{"type":"function"}]})",
+                "tools"},
+        BadCase{R"({"model":"m","messages":[{"role":"user","content":"x"}],"logprobs":true})",
+                "logprobs"},
+        BadCase{R"({"model":"m","messages":[{"role":"user","content":"x"}],
+                   "response_format":{"type":"json_object"}})",
+                "response_format"}));
+
+TEST(CompletionRequest, StringOrArrayPrompt) {
+  auto v = parse_json(R"({"model":"m","prompt":["a","b"],"echo":true,"n":2})");
+  auto r = parse_completion_request(*v);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->prompts, (std::vector<std::string>{"a", "b"}));
+  EXPECT_TRUE(r->echo);
+  auto one = parse_completion_request(*parse_json(R"({"model":"m","prompt":"x"})"));
+  ASSERT_TRUE(one);
+  EXPECT_EQ(one->prompts.size(), 1u);
+  auto bad = parse_completion_request(*parse_json(R"({"model":"m","prompt":[1,2]})"));
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().param, "prompt");
+  auto missing = parse_completion_request(*parse_json(R"({"model":"m"})"));
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().param, "prompt");
+}
+
+TEST(EmbeddingRequest, ParsesAndValidates) {
+  auto r = parse_embedding_request(
+      *parse_json(R"({"model":"e","input":["a","b"],"encoding_format":"base64","dimensions":8})"));
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->inputs.size(), 2u);
+  EXPECT_EQ(r->encoding_format, EncodingFormat::kBase64);
+  EXPECT_EQ(r->dimensions, 8);
+  auto bad =
+      parse_embedding_request(*parse_json(R"({"model":"e","input":"a","encoding_format":"int8"})"));
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().param, "encoding_format");
+  auto empty = parse_embedding_request(*parse_json(R"({"model":"e","input":[]})"));
+  ASSERT_FALSE(empty);
+  EXPECT_EQ(empty.error().param, "input");
+}
+
+TEST(Serialize, ChatResponseShape) {
+  GenerationResult r;
+  r.choices.push_back({0, "hello", FinishReason::kLength});
+  r.usage = {3, 4, 1};
+  auto j = chat_response_json({"chatcmpl-1", 1700000000, "m"}, r);
+  EXPECT_EQ(
+      json::serialize(j),
+      R"({"id":"chatcmpl-1","object":"chat.completion","created":1700000000,"model":"m",)"
+      R"("choices":[{"index":0,"message":{"role":"assistant","content":"hello"},)"
+      R"("logprobs":null,"finish_reason":"length"}],"usage":{"prompt_tokens":3,)"
+      R"("completion_tokens":4,"total_tokens":7,"prompt_tokens_details":{"cached_tokens":1}}})");
+}
+
+TEST(Serialize, ChatChunks) {
+  ResponseMeta m{"id", 1, "m"};
+  auto first = chat_chunk_json(m, Delta{0, "a", std::nullopt}, true, false);
+  EXPECT_EQ(json::serialize(first["choices"].as_array()[0].as_object()["delta"]),
+            R"({"role":"assistant","content":"a"})");
+  EXPECT_TRUE(first["choices"].as_array()[0].as_object()["finish_reason"].is_null());
+  EXPECT_FALSE(first.contains("usage"));
+  auto last = chat_chunk_json(m, Delta{0, "", FinishReason::kStop}, false, true);
+  EXPECT_EQ(json::serialize(last["choices"].as_array()[0].as_object()["delta"]), "{}");
+  EXPECT_EQ(last["choices"].as_array()[0].as_object()["finish_reason"], "stop");
+  EXPECT_TRUE(last["usage"].is_null());
+  auto usage = usage_chunk_json(m, "chat.completion.chunk", Usage{1, 2, 0});
+  EXPECT_TRUE(usage["choices"].as_array().empty());
+  EXPECT_EQ(usage["usage"].as_object()["total_tokens"], 3);
+}
+
+TEST(Serialize, ErrorShape) {
+  EXPECT_EQ(json::serialize(error_json("bad", "invalid_request_error", "temperature", "")),
+            R"({"error":{"message":"bad","type":"invalid_request_error","param":"temperature",)"
+            R"("code":null}})");
+}
+
+TEST(Serialize, Base64MatchesKnownBytes) {
+  // 1.0f = 00 00 80 3F; 2.0f = 00 00 00 40.
+  std::vector<float> v{1.0f, 2.0f};
+  EXPECT_EQ(floats_to_base64(v), "AACAPwAAAEA=");
+  std::vector<float> one{1.0f};
+  EXPECT_EQ(floats_to_base64(one), "AACAPw==");
+  EXPECT_EQ(floats_to_base64({}), "");
+}
+
+TEST(Serialize, EmbeddingsFloatAndBase64) {
+  EmbeddingResult r{{{0.5f, -0.25f}}, 3};
+  auto f = embedding_response_json("e", r, EncodingFormat::kFloat);
+  auto& item = f["data"].as_array()[0].as_object();
+  EXPECT_EQ(item["embedding"].as_array().size(), 2u);
+  EXPECT_DOUBLE_EQ(item["embedding"].as_array()[1].as_double(), -0.25);
+  EXPECT_EQ(f["usage"].as_object()["prompt_tokens"], 3);
+  auto b = embedding_response_json("e", r, EncodingFormat::kBase64);
+  EXPECT_TRUE(b["data"].as_array()[0].as_object()["embedding"].is_string());
+}
+
+}  // namespace
+}  // namespace smmf::protocol
