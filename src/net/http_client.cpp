@@ -1,0 +1,257 @@
+#include "net/http_client.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+#include <boost/url/parse.hpp>
+#include <fmt/format.h>
+#include <openssl/ssl.h>
+#include <spdlog/spdlog.h>
+
+#include <optional>
+#include <variant>
+
+namespace smmf::net {
+namespace {
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+using Clock = std::chrono::steady_clock;
+using SslStream = beast::ssl_stream<beast::tcp_stream>;
+
+ClientError fail(ErrorCode code, std::string msg, bool before_response = true) {
+  return ClientError{Error{code, std::move(msg), {}}, before_response};
+}
+
+ClientError io_error(const boost::system::error_code& ec, std::string_view what, bool before) {
+  if (ec == beast::error::timeout)
+    return fail(ErrorCode::kDeadlineExceeded, fmt::format("{}: timed out", what), before);
+  return fail(ErrorCode::kUnavailable, fmt::format("{}: {}", what, ec.message()), before);
+}
+}  // namespace
+
+std::string Url::origin() const { return fmt::format("{}://{}:{}", tls ? "https" : "http", host, port); }
+
+Result<Url> parse_url(std::string_view text) {
+  auto u = boost::urls::parse_uri(text);
+  if (!u) return Error::invalid(fmt::format("'{}' is not a valid URL", text));
+  Url out;
+  if (u->scheme() == "https") out.tls = true;
+  else if (u->scheme() != "http")
+    return Error::invalid(fmt::format("'{}': only http and https URLs are supported", text));
+  out.host = u->host();
+  if (out.host.empty()) return Error::invalid(fmt::format("'{}' has no host", text));
+  // Bracketed IPv6 literals are connected to without their brackets.
+  if (out.host.front() == '[' && out.host.back() == ']')
+    out.host = out.host.substr(1, out.host.size() - 2);
+  out.port = u->has_port() ? u->port_number() : (out.tls ? 443 : 80);
+  out.path = u->encoded_path();
+  while (!out.path.empty() && out.path.back() == '/') out.path.pop_back();
+  return out;
+}
+
+struct ResponseStream::Conn {
+  std::string key;
+  std::variant<beast::tcp_stream, SslStream> stream;
+  beast::flat_buffer buffer;
+  std::optional<http::response_parser<http::buffer_body>> parser;
+  Clock::time_point last_used = Clock::now();
+  bool reused = false;
+
+  template <class S>
+  Conn(std::string k, S&& s) : key(std::move(k)), stream(std::forward<S>(s)) {}
+
+  beast::tcp_stream& tcp() {
+    return std::visit([](auto& s) -> beast::tcp_stream& { return beast::get_lowest_layer(s); },
+                      stream);
+  }
+};
+
+HttpClient::HttpClient(asio::any_io_executor ex, ClientOptions opts)
+    : ex_(std::move(ex)), opts_(std::move(opts)) {
+  tls_ = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
+  tls_->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                    asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                    asio::ssl::context::no_tlsv1_1);
+  boost::system::error_code ec;
+  tls_->set_default_verify_paths(ec);
+  if (ec) spdlog::warn("TLS: cannot load the system CA store: {}", ec.message());
+  if (!opts_.ca_file.empty()) {
+    tls_->load_verify_file(opts_.ca_file, ec);
+    if (ec) spdlog::error("TLS: cannot load CA file {}: {}", opts_.ca_file, ec.message());
+  }
+  tls_->set_verify_mode(opts_.verify_tls ? asio::ssl::verify_peer : asio::ssl::verify_none);
+}
+
+HttpClient::~HttpClient() = default;
+
+size_t HttpClient::idle_connections() const {
+  std::lock_guard lock(mu_);
+  size_t n = 0;
+  for (const auto& [k, v] : idle_) n += v.size();
+  return n;
+}
+
+std::unique_ptr<ResponseStream::Conn> HttpClient::take_idle(const std::string& key) {
+  std::lock_guard lock(mu_);
+  auto it = idle_.find(key);
+  if (it == idle_.end()) return nullptr;
+  auto& v = it->second;
+  while (!v.empty()) {
+    auto c = std::move(v.back());
+    v.pop_back();
+    if (Clock::now() - c->last_used < opts_.idle_expiry) {
+      c->reused = true;
+      return c;
+    }
+  }
+  return nullptr;
+}
+
+void HttpClient::give_back(std::unique_ptr<Conn> conn) {
+  conn->last_used = Clock::now();
+  conn->parser.reset();
+  conn->tcp().expires_never();
+  std::lock_guard lock(mu_);
+  auto& v = idle_[conn->key];
+  if (v.size() < opts_.max_idle_per_host) v.push_back(std::move(conn));
+}
+
+asio::awaitable<boost::system::result<std::unique_ptr<ResponseStream::Conn>, ClientError>>
+HttpClient::connect(const Url& url) {
+  std::string key = url.origin();
+  asio::ip::tcp::resolver resolver(ex_);
+  auto [rec, results] =
+      co_await resolver.async_resolve(url.host, std::to_string(url.port), kTuple);
+  if (rec) co_return io_error(rec, fmt::format("cannot resolve {}", url.host), true);
+  beast::tcp_stream tcp(ex_);
+  tcp.expires_after(opts_.connect_timeout);
+  auto [cec, ep] = co_await tcp.async_connect(results, kTuple);
+  if (cec) co_return io_error(cec, fmt::format("cannot connect to {}", key), true);
+  tcp.socket().set_option(asio::ip::tcp::no_delay(true));
+  if (!url.tls) {
+    tcp.expires_never();
+    co_return std::make_unique<Conn>(key, std::move(tcp));
+  }
+  SslStream ssl(std::move(tcp), *tls_);
+  if (!SSL_set_tlsext_host_name(ssl.native_handle(), url.host.c_str()))
+    co_return fail(ErrorCode::kUnavailable, fmt::format("TLS: cannot set SNI for {}", url.host));
+  if (opts_.verify_tls) ssl.set_verify_callback(asio::ssl::host_name_verification(url.host));
+  auto [hec] = co_await ssl.async_handshake(asio::ssl::stream_base::client, kTuple);
+  if (hec) co_return io_error(hec, fmt::format("TLS handshake with {} failed", key), true);
+  beast::get_lowest_layer(ssl).expires_never();
+  co_return std::make_unique<Conn>(key, std::move(ssl));
+}
+
+asio::awaitable<boost::system::result<std::unique_ptr<ResponseStream>, ClientError>>
+HttpClient::open(const Url& url, ClientRequest req) {
+  http::request<http::string_body> msg{req.method, url.path + req.target, 11};
+  msg.set(http::field::host, url.port == (url.tls ? 443 : 80)
+                                 ? url.host
+                                 : fmt::format("{}:{}", url.host, url.port));
+  msg.set(http::field::user_agent, "smmf/" SMMF_VERSION);
+  for (auto& [k, v] : req.headers) msg.set(k, v);
+  if (!req.body.empty() || req.method == http::verb::post) {
+    msg.set(http::field::content_type, req.content_type);
+    msg.body() = std::move(req.body);
+  }
+  msg.keep_alive(true);
+  msg.prepare_payload();
+
+  std::string key = url.origin();
+  for (int attempt = 0;; ++attempt) {
+    std::unique_ptr<Conn> conn = attempt == 0 ? take_idle(key) : nullptr;
+    if (!conn) {
+      auto c = co_await connect(url);
+      if (!c) co_return c.error();
+      conn = std::move(*c);
+    }
+    conn->tcp().expires_after(opts_.first_byte_timeout);
+    auto [wec, wn] = co_await std::visit(
+        [&](auto& s) { return http::async_write(s, msg, kTuple); }, conn->stream);
+    boost::system::error_code ec = wec;
+    if (!ec) {
+      conn->parser.emplace();
+      conn->parser->body_limit(boost::none);
+      auto [hec, hn] = co_await std::visit(
+          [&](auto& s) { return http::async_read_header(s, conn->buffer, *conn->parser, kTuple); },
+          conn->stream);
+      ec = hec;
+    }
+    if (ec) {
+      // A pooled connection the peer closed while idle fails at once: try a fresh one.
+      if (conn->reused && ec != beast::error::timeout && conn->buffer.size() == 0) continue;
+      co_return io_error(ec, fmt::format("request to {} failed", key), true);
+    }
+    auto stream = std::unique_ptr<ResponseStream>(
+        new ResponseStream(shared_from_this(), std::move(conn)));
+    co_return stream;
+  }
+}
+
+asio::awaitable<boost::system::result<ClientResponse, ClientError>> HttpClient::send(
+    const Url& url, ClientRequest req) {
+  auto s = co_await open(url, std::move(req));
+  if (!s) co_return s.error();
+  auto body = co_await (*s)->read_all();
+  if (!body) co_return ClientError{body.error(), false};
+  co_return ClientResponse{(*s)->status(), (*s)->headers(), std::move(*body)};
+}
+
+ResponseStream::ResponseStream(std::shared_ptr<HttpClient> client, std::unique_ptr<Conn> conn)
+    : client_(std::move(client)), conn_(std::move(conn)) {
+  auto& msg = conn_->parser->get();
+  status_ = msg.result_int();
+  for (const auto& f : msg.base()) headers_.insert(f.name_string(), f.value());
+  if (conn_->parser->is_done()) done_ = true;
+}
+
+ResponseStream::~ResponseStream() {
+  // A connection goes back to the pool only when its response was read to the end.
+  if (conn_ && done_ && conn_->parser && conn_->parser->is_done() && conn_->parser->keep_alive())
+    client_->give_back(std::move(conn_));
+}
+
+asio::awaitable<Result<std::string>> ResponseStream::read() {
+  if (done_ || !conn_) co_return std::string();
+  auto& parser = *conn_->parser;
+  char buf[16384];
+  while (true) {
+    parser.get().body().data = buf;
+    parser.get().body().size = sizeof(buf);
+    conn_->tcp().expires_after(client_->opts_.idle_timeout);
+    auto [ec, n] = co_await std::visit(
+        [&](auto& s) { return http::async_read_some(s, conn_->buffer, parser, kTuple); },
+        conn_->stream);
+    if (ec == http::error::need_buffer) ec = {};
+    if (ec) {
+      conn_.reset();
+      if (ec == beast::error::timeout)
+        co_return Error{ErrorCode::kDeadlineExceeded, "upstream went silent mid-response", {}};
+      co_return Error{ErrorCode::kUnavailable,
+                      fmt::format("upstream connection lost mid-response: {}", ec.message()),
+                      {}};
+    }
+    size_t got = sizeof(buf) - parser.get().body().size;
+    if (parser.is_done()) done_ = true;
+    if (got > 0 || done_) co_return std::string(buf, got);
+  }
+}
+
+asio::awaitable<Result<std::string>> ResponseStream::read_all() {
+  std::string out;
+  while (true) {
+    auto piece = co_await read();
+    if (!piece) co_return piece.error();
+    if (piece->empty()) co_return out;
+    out += *piece;
+    if (out.size() > client_->opts_.max_response_bytes)
+      co_return Error{ErrorCode::kResourceExhausted,
+                      fmt::format("upstream response exceeds {} bytes",
+                                  client_->opts_.max_response_bytes),
+                      {}};
+  }
+}
+
+}  // namespace smmf::net

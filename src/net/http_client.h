@@ -1,0 +1,120 @@
+#pragma once
+/// HTTP/1.1 client for upstreams (workers, remote engines, cloud APIs): keep-alive connection
+/// pools per (scheme, host, port), HTTPS with peer and host-name verification (system CA store
+/// or a CA file) and SNI, connect / first-byte / idle timeouts, and streaming response bodies.
+///
+/// Threading: thread-safe; one client is shared by every I/O thread. A ResponseStream belongs
+/// to one coroutine at a time. Lifetime: the client must outlive its streams.
+/// Errors: connect failure, reset and timeouts are Error{kUnavailable} or {kDeadlineExceeded}
+/// with `before_response` telling whether the peer answered anything (safe to retry elsewhere).
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/ssl/context.hpp>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+#include "net/http_types.h"
+
+namespace smmf::net {
+
+struct Url {
+  bool tls = false;
+  std::string host;
+  uint16_t port = 80;
+  std::string path;  ///< base path without a trailing '/', e.g. "/v1" or ""
+  std::string origin() const;  ///< "http://host:port"
+};
+/// Parses "http[s]://host[:port][/path]".
+Result<Url> parse_url(std::string_view text);
+
+struct ClientOptions {
+  std::chrono::milliseconds connect_timeout{10'000};
+  std::chrono::milliseconds first_byte_timeout{600'000};  ///< request sent -> response header
+  std::chrono::milliseconds idle_timeout{300'000};        ///< between two body reads
+  size_t max_idle_per_host = 64;
+  std::chrono::seconds idle_expiry{50};  ///< pooled connections older than this are closed
+  size_t max_response_bytes = 64 << 20;  ///< whole-body reads beyond it fail
+  std::string ca_file;                   ///< extra CA bundle; empty = system store only
+  bool verify_tls = true;
+};
+
+struct ClientRequest {
+  http::verb method = http::verb::get;
+  std::string target;  ///< path + query, appended to the Url's base path
+  std::string body;
+  std::string content_type = "application/json";
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+struct ClientResponse {
+  unsigned status = 0;
+  http::fields headers;
+  std::string body;
+};
+
+/// The failure of a call, with whether any byte of a response arrived.
+struct ClientError {
+  Error error;
+  bool before_response = true;
+};
+
+class HttpClient;
+
+/// A response whose body is read piece by piece as it arrives.
+class ResponseStream {
+ public:
+  ~ResponseStream();
+  unsigned status() const { return status_; }
+  const http::fields& headers() const { return headers_; }
+  /// Next piece of the body; an empty string means the body is complete.
+  asio::awaitable<Result<std::string>> read();
+  /// Reads the rest (bounded by max_response_bytes).
+  asio::awaitable<Result<std::string>> read_all();
+
+ private:
+  friend class HttpClient;
+  struct Conn;
+  ResponseStream(std::shared_ptr<HttpClient> client, std::unique_ptr<Conn> conn);
+  std::shared_ptr<HttpClient> client_;
+  std::unique_ptr<Conn> conn_;
+  unsigned status_ = 0;
+  http::fields headers_;
+  bool done_ = false;
+};
+
+class HttpClient : public std::enable_shared_from_this<HttpClient> {
+ public:
+  HttpClient(asio::any_io_executor ex, ClientOptions opts = {});
+  ~HttpClient();
+
+  /// Sends a request and reads the whole response.
+  asio::awaitable<boost::system::result<ClientResponse, ClientError>> send(const Url& url,
+                                                                           ClientRequest req);
+  /// Sends a request and returns once the response header arrived.
+  asio::awaitable<boost::system::result<std::unique_ptr<ResponseStream>, ClientError>> open(
+      const Url& url, ClientRequest req);
+
+  const ClientOptions& options() const { return opts_; }
+  size_t idle_connections() const;
+
+ private:
+  friend class ResponseStream;
+  using Conn = ResponseStream::Conn;
+  asio::awaitable<boost::system::result<std::unique_ptr<Conn>, ClientError>> connect(
+      const Url& url);
+  std::unique_ptr<Conn> take_idle(const std::string& key);
+  void give_back(std::unique_ptr<Conn> conn);
+
+  asio::any_io_executor ex_;
+  ClientOptions opts_;
+  std::unique_ptr<asio::ssl::context> tls_;
+  mutable std::mutex mu_;
+  std::map<std::string, std::vector<std::unique_ptr<Conn>>> idle_;
+};
+
+}  // namespace smmf::net
