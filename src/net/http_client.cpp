@@ -1,5 +1,8 @@
 #include "net/http_client.h"
 
+#include <fmt/format.h>
+#include <openssl/ssl.h>
+#include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
@@ -7,9 +10,6 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/url/parse.hpp>
-#include <fmt/format.h>
-#include <openssl/ssl.h>
-#include <spdlog/spdlog.h>
 
 #include <optional>
 #include <variant>
@@ -31,13 +31,16 @@ ClientError io_error(const boost::system::error_code& ec, std::string_view what,
 }
 }  // namespace
 
-std::string Url::origin() const { return fmt::format("{}://{}:{}", tls ? "https" : "http", host, port); }
+std::string Url::origin() const {
+  return fmt::format("{}://{}:{}", tls ? "https" : "http", host, port);
+}
 
 Result<Url> parse_url(std::string_view text) {
   auto u = boost::urls::parse_uri(text);
   if (!u) return Error::invalid(fmt::format("'{}' is not a valid URL", text));
   Url out;
-  if (u->scheme() == "https") out.tls = true;
+  if (u->scheme() == "https")
+    out.tls = true;
   else if (u->scheme() != "http")
     return Error::invalid(fmt::format("'{}': only http and https URLs are supported", text));
   out.host = u->host();
@@ -122,8 +125,7 @@ asio::awaitable<boost::system::result<std::unique_ptr<ResponseStream::Conn>, Cli
 HttpClient::connect(const Url& url) {
   std::string key = url.origin();
   asio::ip::tcp::resolver resolver(ex_);
-  auto [rec, results] =
-      co_await resolver.async_resolve(url.host, std::to_string(url.port), kTuple);
+  auto [rec, results] = co_await resolver.async_resolve(url.host, std::to_string(url.port), kTuple);
   if (rec) co_return io_error(rec, fmt::format("cannot resolve {}", url.host), true);
   beast::tcp_stream tcp(ex_);
   tcp.expires_after(opts_.connect_timeout);
@@ -147,9 +149,8 @@ HttpClient::connect(const Url& url) {
 asio::awaitable<boost::system::result<std::unique_ptr<ResponseStream>, ClientError>>
 HttpClient::open(const Url& url, ClientRequest req) {
   http::request<http::string_body> msg{req.method, url.path + req.target, 11};
-  msg.set(http::field::host, url.port == (url.tls ? 443 : 80)
-                                 ? url.host
-                                 : fmt::format("{}:{}", url.host, url.port));
+  msg.set(http::field::host,
+          url.port == (url.tls ? 443 : 80) ? url.host : fmt::format("{}:{}", url.host, url.port));
   msg.set(http::field::user_agent, "smmf/" SMMF_VERSION);
   for (auto& [k, v] : req.headers) msg.set(k, v);
   if (!req.body.empty() || req.method == http::verb::post) {
@@ -168,8 +169,8 @@ HttpClient::open(const Url& url, ClientRequest req) {
       conn = std::move(*c);
     }
     conn->tcp().expires_after(opts_.first_byte_timeout);
-    auto [wec, wn] = co_await std::visit(
-        [&](auto& s) { return http::async_write(s, msg, kTuple); }, conn->stream);
+    auto [wec, wn] = co_await std::visit([&](auto& s) { return http::async_write(s, msg, kTuple); },
+                                         conn->stream);
     boost::system::error_code ec = wec;
     if (!ec) {
       conn->parser.emplace();
@@ -184,8 +185,8 @@ HttpClient::open(const Url& url, ClientRequest req) {
       if (conn->reused && ec != beast::error::timeout && conn->buffer.size() == 0) continue;
       co_return io_error(ec, fmt::format("request to {} failed", key), true);
     }
-    auto stream = std::unique_ptr<ResponseStream>(
-        new ResponseStream(shared_from_this(), std::move(conn)));
+    auto stream =
+        std::unique_ptr<ResponseStream>(new ResponseStream(shared_from_this(), std::move(conn)));
     co_return stream;
   }
 }
@@ -247,10 +248,10 @@ asio::awaitable<Result<std::string>> ResponseStream::read_all() {
     if (piece->empty()) co_return out;
     out += *piece;
     if (out.size() > client_->opts_.max_response_bytes)
-      co_return Error{ErrorCode::kResourceExhausted,
-                      fmt::format("upstream response exceeds {} bytes",
-                                  client_->opts_.max_response_bytes),
-                      {}};
+      co_return Error{
+          ErrorCode::kResourceExhausted,
+          fmt::format("upstream response exceeds {} bytes", client_->opts_.max_response_bytes),
+          {}};
   }
 }
 

@@ -26,7 +26,7 @@ struct Url {
   bool tls = false;
   std::string host;
   uint16_t port = 80;
-  std::string path;  ///< base path without a trailing '/', e.g. "/v1" or ""
+  std::string path;            ///< base path without a trailing '/', e.g. "/v1" or ""
   std::string origin() const;  ///< "http://host:port"
 };
 /// Parses "http[s]://host[:port][/path]".
@@ -49,6 +49,19 @@ struct ClientRequest {
   std::string body;
   std::string content_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;
+
+  static ClientRequest get(std::string target) {
+    ClientRequest r;
+    r.target = std::move(target);
+    return r;
+  }
+  static ClientRequest post(std::string target, std::string body) {
+    ClientRequest r;
+    r.method = http::verb::post;
+    r.target = std::move(target);
+    r.body = std::move(body);
+    return r;
+  }
 };
 
 struct ClientResponse {

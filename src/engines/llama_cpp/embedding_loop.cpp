@@ -1,0 +1,129 @@
+#include "engines/llama_cpp/embedding_loop.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <exception>
+#include <fmt/format.h>
+
+namespace smmf::engines::llama_cpp {
+
+EmbeddingLoop::EmbeddingLoop(ContextPtr ctx, int max_queue)
+    : ctx_(std::move(ctx)),
+      mem_(llama_get_memory(ctx_.get())),
+      n_embd_(llama_model_n_embd_out(llama_get_model(ctx_.get()))),
+      n_batch_(static_cast<int>(llama_n_batch(ctx_.get()))),
+      n_seq_max_(static_cast<int>(llama_n_seq_max(ctx_.get()))),
+      max_input_(std::min({n_batch_, static_cast<int>(llama_n_ubatch(ctx_.get())),
+                           static_cast<int>(llama_n_ctx_seq(ctx_.get()))})),
+      max_queue_(max_queue),
+      batch_(n_batch_) {}
+
+Status EmbeddingLoop::submit(std::shared_ptr<EmbedCall> call,
+                             std::vector<std::vector<llama_token>> inputs) {
+  std::lock_guard lock(mutex_);
+  if (stopping_) return Error::unavailable("the model is being unloaded");
+  if (queue_.size() >= static_cast<size_t>(max_queue_)) {
+    return Error::exhausted(fmt::format(
+        "the model is busy: {} requests are queued and max_queue is {}; retry later",
+        queue_.size(), max_queue_));
+  }
+  queue_.push_back(Pending{std::move(call), std::move(inputs), 0});
+  wake_.notify_one();
+  return {};
+}
+
+void EmbeddingLoop::stop() {
+  std::lock_guard lock(mutex_);
+  stopping_ = true;
+  wake_.notify_one();
+}
+
+void EmbeddingLoop::run() {
+  std::vector<Taken> taken;
+  for (;;) {
+    taken.clear();
+    if (!take(taken)) break;
+    if (taken.empty()) continue;
+    try {
+      encode(taken);
+    } catch (const std::exception& e) {
+      spdlog::error("llama.cpp embedding loop: {}", e.what());
+      for (auto& t : taken) {
+        t.call->events.push({t.index, {}, Error::internal(fmt::format("embedding failed: {}",
+                                                                       e.what()))});
+      }
+    }
+  }
+  ctx_.reset();
+}
+
+bool EmbeddingLoop::take(std::vector<Taken>& taken) {
+  std::vector<Pending> dropped;
+  bool stopping = false;
+  {
+    std::unique_lock lock(mutex_);
+    wake_.wait(lock, [&] { return !queue_.empty() || stopping_; });
+    stopping = stopping_;
+    for (auto it = queue_.begin(); it != queue_.end();) {
+      if (stopping_ || it->call->cancelled()) {
+        dropped.push_back(std::move(*it));
+        it = queue_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    // First come first served; one input always fits (submit checked its length).
+    size_t n_tokens = 0;
+    while (!queue_.empty() && taken.size() < static_cast<size_t>(n_seq_max_)) {
+      Pending& front = queue_.front();
+      auto& tokens = front.inputs[front.next];
+      if (!taken.empty() && n_tokens + tokens.size() > static_cast<size_t>(n_batch_)) break;
+      n_tokens += tokens.size();
+      taken.push_back(Taken{front.call, static_cast<int>(front.next), std::move(tokens)});
+      if (++front.next == front.inputs.size()) queue_.pop_front();
+    }
+  }
+  for (auto& p : dropped) {
+    const Error error = stopping ? Error::unavailable("the model is being unloaded")
+                                 : Error::cancelled("the request was cancelled");
+    p.call->events.push({static_cast<int>(p.next), {}, error});
+  }
+  return !stopping;
+}
+
+void EmbeddingLoop::encode(std::vector<Taken>& taken) {
+  batch_.clear();
+  for (size_t s = 0; s < taken.size(); ++s) {
+    const auto& tokens = taken[s].tokens;
+    for (size_t p = 0; p < tokens.size(); ++p) {
+      batch_.add(tokens[p], static_cast<llama_pos>(p), static_cast<llama_seq_id>(s), true);
+    }
+  }
+  const int ret = llama_decode(ctx_.get(), batch_.get());
+  if (ret != 0) spdlog::error("llama.cpp: embedding decode returned {}", ret);
+  std::vector<EmbedEvent> events;
+  for (size_t s = 0; s < taken.size(); ++s) {
+    EmbedEvent event{taken[s].index, {}, {}};
+    const float* e =
+        ret == 0 ? llama_get_embeddings_seq(ctx_.get(), static_cast<llama_seq_id>(s)) : nullptr;
+    if (e == nullptr) {
+      event.error = Error::internal(ret == 0 ? "the model returned no pooled embedding"
+                                             : fmt::format("llama_decode failed ({})", ret));
+    } else {
+      event.embedding.assign(e, e + n_embd_);
+    }
+    events.push_back(std::move(event));
+    // Consecutive inputs of one call go out together, with one wake-up.
+    if (s + 1 == taken.size() || taken[s + 1].call != taken[s].call) {
+      taken[s].call->events.push_all(events);
+    }
+  }
+  if (mem_ != nullptr) {
+    for (size_t s = 0; s < taken.size(); ++s) {
+      llama_memory_seq_rm(mem_, static_cast<llama_seq_id>(s), -1, -1);
+    }
+  }
+}
+
+}  // namespace smmf::engines::llama_cpp

@@ -1,0 +1,306 @@
+#include "engines/llama_cpp/inference_loop.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <exception>
+#include <fmt/format.h>
+
+#include "engines/llama_cpp/sampler.h"
+
+namespace smmf::engines::llama_cpp {
+namespace {
+
+size_t common_prefix(const std::vector<llama_token>& a, const std::vector<llama_token>& b) {
+  const size_t n = std::min(a.size(), b.size());
+  return static_cast<size_t>(std::mismatch(a.begin(), a.begin() + static_cast<ptrdiff_t>(n),
+                                           b.begin())
+                                 .first -
+                             a.begin());
+}
+
+}  // namespace
+
+InferenceLoop::InferenceLoop(ContextPtr ctx, const Tokenizer& tokenizer, LoopOptions options)
+    : ctx_(std::move(ctx)),
+      mem_(llama_get_memory(ctx_.get())),
+      tokenizer_(tokenizer),
+      options_(options),
+      n_ctx_seq_(static_cast<int>(llama_n_ctx_seq(ctx_.get()))),
+      n_batch_(static_cast<int>(llama_n_batch(ctx_.get()))),
+      batch_(std::max(n_batch_, static_cast<int>(llama_n_seq_max(ctx_.get())))) {
+  slots_.resize(llama_n_seq_max(ctx_.get()));
+  for (size_t i = 0; i < slots_.size(); ++i) slots_[i].id = static_cast<int>(i);
+  free_slots_ = static_cast<int>(slots_.size());
+}
+
+InferenceLoop::~InferenceLoop() = default;
+
+Status InferenceLoop::submit(std::vector<GenJob> jobs) {
+  std::lock_guard lock(mutex_);
+  if (stopping_) return Error::unavailable("the model is being unloaded");
+  const size_t capacity = static_cast<size_t>(options_.max_queue + free_slots_);
+  if (queue_.size() + jobs.size() > capacity) {
+    return Error::exhausted(fmt::format(
+        "the model is busy: {} sequences are queued and max_queue is {}; retry later",
+        queue_.size(), options_.max_queue));
+  }
+  for (auto& job : jobs) queue_.push_back(std::move(job));
+  wake_.notify_one();
+  return {};
+}
+
+void InferenceLoop::stop() {
+  std::lock_guard lock(mutex_);
+  stopping_ = true;
+  wake_.notify_one();
+}
+
+void InferenceLoop::run() {
+  for (;;) {
+    bool keep_running = true;
+    try {
+      keep_running = admit();
+      if (n_active_ > 0) step();
+    } catch (const std::exception& e) {
+      spdlog::error("llama.cpp inference loop: {}", e.what());
+      fail_active(Error::internal(fmt::format("inference failed: {}", e.what())), false);
+    } catch (...) {
+      spdlog::error("llama.cpp inference loop: unknown exception");
+      fail_active(Error::internal("inference failed"), false);
+    }
+    flush_events();
+    if (!keep_running) break;
+  }
+  // Free the KV cache and compute buffers on this thread, not on whoever drops the engine.
+  ctx_.reset();
+}
+
+bool InferenceLoop::admit() {
+  std::vector<GenJob> admitted;
+  std::vector<GenJob> dropped;
+  bool stopping = false;
+  {
+    std::unique_lock lock(mutex_);
+    wake_.wait(lock, [&] { return n_active_ > 0 || !queue_.empty() || stopping_; });
+    stopping = stopping_;
+    for (auto it = queue_.begin(); it != queue_.end();) {
+      if (stopping_ || it->call->cancelled()) {
+        dropped.push_back(std::move(*it));
+        it = queue_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    const size_t idle = slots_.size() - static_cast<size_t>(n_active_);
+    while (!queue_.empty() && admitted.size() < idle) {
+      admitted.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+    }
+    free_slots_ = static_cast<int>(idle - admitted.size());
+  }
+  for (auto& job : dropped) {
+    fail_job(job, stopping ? Error::unavailable("the model is being unloaded")
+                           : Error::cancelled("the request was cancelled"));
+  }
+  for (auto& job : admitted) {
+    Slot& slot = pick_slot(*job.prompt);
+    start(slot, std::move(job));
+  }
+  return !(stopping && n_active_ == 0);
+}
+
+InferenceLoop::Slot& InferenceLoop::pick_slot(const std::vector<llama_token>& prompt) {
+  Slot* best = nullptr;
+  size_t best_prefix = 0;
+  for (auto& slot : slots_) {
+    if (slot.phase != Phase::kIdle) continue;
+    const size_t prefix = common_prefix(slot.cache, prompt);
+    if (best == nullptr || prefix > best_prefix ||
+        (prefix == best_prefix && slot.last_used < best->last_used)) {
+      best = &slot;
+      best_prefix = prefix;
+    }
+  }
+  return *best;  // admit() never admits more jobs than idle slots
+}
+
+void InferenceLoop::start(Slot& slot, GenJob job) {
+  const auto& prompt = *job.prompt;
+  // Keep at least one prompt token to evaluate: its logits give the first sampled token.
+  size_t keep = std::min(common_prefix(slot.cache, prompt), prompt.size() - 1);
+  if (keep < slot.cache.size()) {
+    if (!llama_memory_seq_rm(mem_, slot.id, static_cast<llama_pos>(keep), -1)) {
+      llama_memory_seq_rm(mem_, slot.id, -1, -1);  // e.g. recurrent models: all or nothing
+      keep = 0;
+    }
+    slot.cache.resize(keep);
+  }
+  slot.sampler = make_sampler(tokenizer_.vocab(), job.sampling);
+  if (job.sampling.has_penalties()) {
+    const size_t n = static_cast<size_t>(std::max(job.sampling.penalty_last_n, 0));
+    for (size_t i = prompt.size() - std::min(n, prompt.size()); i < prompt.size(); ++i) {
+      llama_sampler_accept(slot.sampler.get(), prompt[i]);
+    }
+  }
+  slot.text = TextStream(job.stop);
+  slot.job = std::move(job);
+  slot.phase = Phase::kPrompt;
+  slot.n_cached = static_cast<int>(keep);
+  slot.n_generated = 0;
+  slot.output_row = -1;
+  slot.in_batch = false;
+  slot.admitted_at = ++clock_;
+  ++n_active_;
+}
+
+void InferenceLoop::step() {
+  build_batch();
+  if (batch_.size() == 0) return;
+  int ret = llama_decode(ctx_.get(), batch_.get());
+  if (ret == 1) {
+    // No room in a unified KV cache: give up the prefix caches of idle slots and retry once.
+    for (auto& slot : slots_) {
+      if (slot.phase == Phase::kIdle && !slot.cache.empty()) {
+        llama_memory_seq_rm(mem_, slot.id, -1, -1);
+        slot.cache.clear();
+      }
+    }
+    ret = llama_decode(ctx_.get(), batch_.get());
+  }
+  if (ret != 0) {
+    spdlog::error("llama.cpp: llama_decode returned {} for a batch of {} tokens", ret,
+                  batch_.size());
+    fail_active(ret == 1 ? Error::exhausted("the KV cache is full; retry later")
+                         : Error::internal(fmt::format("llama_decode failed ({})", ret)),
+                true);
+    return;
+  }
+  sample_outputs();
+}
+
+void InferenceLoop::build_batch() {
+  batch_.clear();
+  const Error cancelled = Error::cancelled("the request was cancelled");
+  // Generating slots first: one token each keeps every stream moving while prompts are read.
+  std::vector<Slot*> prompts;
+  for (auto& slot : slots_) {
+    if (slot.phase == Phase::kIdle) continue;
+    if (slot.job.call->cancelled()) {
+      fail(slot, cancelled);
+      continue;
+    }
+    if (slot.phase == Phase::kPrompt) {
+      prompts.push_back(&slot);
+      continue;
+    }
+    slot.output_row =
+        batch_.add(slot.next, static_cast<llama_pos>(slot.cache.size()), slot.id, true);
+    slot.cache.push_back(slot.next);
+    slot.in_batch = true;
+  }
+  std::sort(prompts.begin(), prompts.end(),
+            [](const Slot* a, const Slot* b) { return a->admitted_at < b->admitted_at; });
+  for (Slot* slot : prompts) {
+    const auto& prompt = *slot->job.prompt;
+    if (batch_.size() >= n_batch_) break;
+    while (batch_.size() < n_batch_ && slot->cache.size() < prompt.size()) {
+      const llama_token t = prompt[slot->cache.size()];
+      batch_.add(t, static_cast<llama_pos>(slot->cache.size()), slot->id, false);
+      slot->cache.push_back(t);
+    }
+    slot->in_batch = true;
+    if (slot->cache.size() == prompt.size()) {
+      slot->output_row = batch_.size() - 1;
+      batch_.set_output(slot->output_row);
+    }
+  }
+}
+
+void InferenceLoop::sample_outputs() {
+  for (auto& slot : slots_) {
+    if (!slot.in_batch) continue;
+    slot.in_batch = false;
+    if (slot.output_row < 0) continue;  // prompt not fully read yet
+    const int row = slot.output_row;
+    slot.output_row = -1;
+    slot.phase = Phase::kGenerate;
+    on_token(slot, llama_sampler_sample(slot.sampler.get(), ctx_.get(), row));
+  }
+}
+
+void InferenceLoop::on_token(Slot& slot, llama_token token) {
+  out_.clear();
+  if (tokenizer_.is_eog(token)) {
+    slot.text.finish(out_);
+    finish(slot, protocol::FinishReason::kStop, out_);
+    return;
+  }
+  ++slot.n_generated;
+  piece_.clear();
+  tokenizer_.append_piece(token, piece_);
+  if (slot.text.push(piece_, out_)) {
+    finish(slot, protocol::FinishReason::kStop, out_);
+    return;
+  }
+  const int max_tokens = slot.job.max_tokens;
+  // The token would be evaluated at position cache.size(): no room means the context is full.
+  if ((max_tokens >= 0 && slot.n_generated >= max_tokens) ||
+      slot.cache.size() >= static_cast<size_t>(n_ctx_seq_)) {
+    slot.text.finish(out_);
+    finish(slot, protocol::FinishReason::kLength, out_);
+    return;
+  }
+  slot.next = token;
+  if (!out_.empty()) emit(slot.job.call, GenEvent{slot.job.index, out_, {}, {}, 0, 0});
+}
+
+void InferenceLoop::finish(Slot& slot, protocol::FinishReason reason, std::string text) {
+  emit(slot.job.call, GenEvent{slot.job.index, std::move(text), reason, {}, slot.n_generated,
+                               slot.n_cached});
+  release(slot);
+}
+
+void InferenceLoop::fail(Slot& slot, Error error) {
+  emit(slot.job.call, GenEvent{slot.job.index, {}, {}, std::move(error), slot.n_generated,
+                               slot.n_cached});
+  release(slot);
+}
+
+void InferenceLoop::release(Slot& slot) {
+  slot.phase = Phase::kIdle;
+  slot.job = GenJob{};
+  slot.sampler.reset();
+  slot.output_row = -1;
+  slot.in_batch = false;
+  slot.last_used = ++clock_;
+  --n_active_;
+  std::lock_guard lock(mutex_);
+  ++free_slots_;
+}
+
+void InferenceLoop::fail_active(const Error& error, bool only_in_batch) {
+  // The KV state of these sequences is unknown after a failed decode: drop it.
+  for (auto& slot : slots_) {
+    if (slot.phase == Phase::kIdle || (only_in_batch && !slot.in_batch)) continue;
+    llama_memory_seq_rm(mem_, slot.id, -1, -1);
+    slot.cache.clear();
+    fail(slot, error);
+  }
+}
+
+void InferenceLoop::fail_job(GenJob& job, const Error& error) {
+  emit(job.call, GenEvent{job.index, {}, {}, error, 0, 0});
+}
+
+void InferenceLoop::emit(const std::shared_ptr<GenCall>& call, GenEvent event) {
+  if (call->staged.empty()) touched_.push_back(call);
+  call->staged.push_back(std::move(event));
+}
+
+void InferenceLoop::flush_events() {
+  for (auto& call : touched_) call->events.push_all(call->staged);
+  touched_.clear();
+}
+
+}  // namespace smmf::engines::llama_cpp
