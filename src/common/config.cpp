@@ -43,6 +43,20 @@ class TableReader {
         fail(*n, key, "must be a non-negative number of seconds");
       else
         out = std::chrono::seconds(*v);
+    } else if constexpr (std::is_same_v<T, std::chrono::milliseconds>) {
+      auto v = n->value_exact<int64_t>();
+      if (!v || *v < 0)
+        fail(*n, key, "must be a non-negative number of milliseconds");
+      else
+        out = std::chrono::milliseconds(*v);
+    } else if constexpr (std::is_same_v<T, std::map<std::string, std::string>>) {
+      const toml::table* t = n->as_table();
+      if (!t) return fail(*n, key, "must be a table of strings");
+      for (const auto& [k, v] : *t) {
+        auto sv = v.template value_exact<std::string>();
+        if (!sv) return fail(v, fmt::format("{}.{}", key, k.str()), "must be a string");
+        out[std::string(k.str())] = *sv;
+      }
     } else {
       auto v = n->value_exact<std::string>();
       if (!v) return fail(*n, key, "must be a string");
@@ -163,7 +177,7 @@ Result<Config> parse_config(std::string_view text, std::string_view source) {
   Config cfg;
   {
     TableReader top(root, source, "");
-    top.check_known({"server", "log", "models"});
+    top.check_known({"server", "log", "controller", "worker", "routing", "models"});
     if (top.error()) return *top.error();
   }
   if (const toml::node* n = root.get("server")) {
@@ -195,6 +209,71 @@ Result<Config> parse_config(std::string_view text, std::string_view source) {
     r.get("level", cfg.log.level);
     r.get("access_log", cfg.log.access_log);
     if (r.error()) return *r.error();
+  }
+  auto section = [&](std::string_view name, auto&& read) -> Status {
+    const toml::node* n = root.get(name);
+    if (!n) return {};
+    const toml::table* t = n->as_table();
+    if (!t)
+      return Error::invalid(fmt::format("{}: '{}' must be a table", source, name),
+                            std::string(name));
+    TableReader r(*t, source, std::string(name));
+    read(r);
+    if (r.error()) return *r.error();
+    return {};
+  };
+  if (auto st = section("controller",
+                        [&](TableReader& r) {
+                          auto& c = cfg.controller;
+                          r.check_known({"heartbeat_interval_ms", "unhealthy_after_missed",
+                                         "remove_after_missed", "snapshot_file"});
+                          r.get("heartbeat_interval_ms", c.heartbeat_interval);
+                          r.get("unhealthy_after_missed", c.unhealthy_after_missed);
+                          r.get("remove_after_missed", c.remove_after_missed);
+                          r.get("snapshot_file", c.snapshot_file);
+                        });
+      !st)
+    return st.error();
+  if (auto st = section("worker",
+                        [&](TableReader& r) {
+                          auto& w = cfg.worker;
+                          r.check_known({"controller", "id", "advertise", "heartbeat_interval_ms"});
+                          r.get("controller", w.controller);
+                          r.get("id", w.id);
+                          r.get("advertise", w.advertise);
+                          r.get("heartbeat_interval_ms", w.heartbeat_interval);
+                        });
+      !st)
+    return st.error();
+  if (auto st = section("routing",
+                        [&](TableReader& r) {
+                          auto& g = cfg.routing;
+                          r.check_known({"policy", "model_policies", "affinity_header",
+                                         "max_retries", "eject_after_failures", "eject_base_ms",
+                                         "health_check_interval_ms", "health_check_timeout_ms"});
+                          r.get("policy", g.policy);
+                          r.get("model_policies", g.model_policies);
+                          r.get("affinity_header", g.affinity_header);
+                          r.get("max_retries", g.max_retries);
+                          r.get("eject_after_failures", g.eject_after_failures);
+                          r.get("eject_base_ms", g.eject_base);
+                          r.get("health_check_interval_ms", g.health_check_interval);
+                          r.get("health_check_timeout_ms", g.health_check_timeout);
+                        });
+      !st)
+    return st.error();
+  for (const auto& p : [&] {
+         std::vector<std::string> v{cfg.routing.policy};
+         for (const auto& [m, pol] : cfg.routing.model_policies) v.push_back(pol);
+         return v;
+       }()) {
+    if (p != "least_outstanding" && p != "round_robin" && p != "random" && p != "weighted" &&
+        p != "session_affinity")
+      return Error::invalid(
+          fmt::format("{}: routing policy '{}' must be one of least_outstanding, round_robin, "
+                      "random, weighted, session_affinity",
+                      source, p),
+          "routing.policy");
   }
   if (const toml::node* n = root.get("models")) {
     const toml::array* arr = n->as_array();

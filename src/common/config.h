@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,35 @@ struct LogConfig {
   bool access_log = true;      ///< one line per request
 };
 
+/// The model controller (registry) role.
+struct ControllerConfig {
+  std::chrono::milliseconds heartbeat_interval{2000};  ///< what workers are told to use
+  int unhealthy_after_missed = 3;  ///< heartbeats missed before an instance is unhealthy
+  int remove_after_missed = 15;    ///< heartbeats missed before it is removed
+  std::string snapshot_file;       ///< empty = no snapshot; else restored at start
+};
+
+/// The worker role: where it registers and how it is reached.
+struct WorkerConfig {
+  std::string controller;  ///< controller URL, e.g. http://127.0.0.1:8001
+  std::string id;          ///< default: host:port
+  std::string advertise;   ///< URL others use to reach it; default http://host:port
+  std::chrono::milliseconds heartbeat_interval{2000};
+};
+
+/// How the API server picks an instance and recovers from failures.
+struct RoutingConfig {
+  std::string policy =
+      "least_outstanding";  ///< least_outstanding|round_robin|random|weighted|session_affinity
+  std::map<std::string, std::string> model_policies;  ///< per model override
+  std::string affinity_header = "x-session-id";  ///< session_affinity key (else the "user" field)
+  int max_retries = 2;                           ///< other instances tried after a failure
+  int eject_after_failures = 3;                  ///< consecutive failures that eject an instance
+  std::chrono::milliseconds eject_base{2000};    ///< first ejection; doubles each time, max 60 s
+  std::chrono::milliseconds health_check_interval{2000};  ///< active GET /healthz; 0 = off
+  std::chrono::milliseconds health_check_timeout{1000};
+};
+
 /// One served model. `params` holds engine-specific settings, validated by the engine's factory.
 struct ModelConfig {
   std::string name;          ///< the id clients use
@@ -47,6 +77,9 @@ struct ModelConfig {
 struct Config {
   ServerConfig server;
   LogConfig log;
+  ControllerConfig controller;
+  WorkerConfig worker;
+  RoutingConfig routing;
   std::vector<ModelConfig> models;
 };
 
