@@ -19,6 +19,7 @@
 #include "gateway/error_map.h"
 #include "gateway/local_directory.h"
 #include "gateway/openai_routes.h"
+#include "net/http_client.h"
 #include "net/http_server.h"
 #include "worker/model_manager.h"
 
@@ -115,8 +116,10 @@ int run_serve(const ServeOptions& opts) {
     return 2;
   }
 
+  asio::io_context ioc;
+  auto http = std::make_shared<net::HttpClient>(ioc.get_executor());
   engines::EngineRegistry engines;
-  engines::register_builtin_engines(engines);
+  engines::register_builtin_engines(engines, http);
   worker::ModelManager models(engines);
   for (const auto& m : cfg->models) {
     if (auto st = models.add(m); !st) {
@@ -130,7 +133,6 @@ int run_serve(const ServeOptions& opts) {
   auto router = std::make_shared<net::Router>();
   routes.install(*router);
 
-  asio::io_context ioc;
   auto server = std::make_shared<net::HttpServer>(
       ioc, cfg->server, router,
       [](net::http::status s, std::string_view msg) -> boost::json::value {

@@ -31,7 +31,8 @@ std::string_view to_string(ErrorCode code);
 struct Error {
   ErrorCode code = ErrorCode::kInternal;
   std::string message;
-  std::string param;  ///< e.g. "messages[0].role"; empty when no single parameter is at fault
+  std::string param;    ///< e.g. "messages[0].role"; empty when no single parameter is at fault
+  int http_status = 0;  ///< an upstream's HTTP status to pass through; 0 = from `code`
 
   static Error invalid(std::string message, std::string param = {}) {
     return {ErrorCode::kInvalidArgument, std::move(message), std::move(param)};

@@ -1,5 +1,6 @@
 // Kept apart from engine_factory.cpp so that engine folders can depend on the factory core.
 #include "engines/engine_factory.h"
+#include "engines/openai_compat/openai_engine.h"
 
 #ifdef SMMF_WITH_LLAMACPP
 #include "engines/llama_cpp/llama_engine.h"
@@ -7,11 +8,11 @@
 
 namespace smmf::engines {
 
-void register_builtin_engines(EngineRegistry& registry) {
+void register_builtin_engines(EngineRegistry& registry, std::shared_ptr<net::HttpClient> http) {
+  openai_compat::register_openai_compat(registry, std::move(http));
 #ifdef SMMF_WITH_LLAMACPP
   llama_cpp::register_llama_cpp(registry);
 #endif
-  (void)registry;
 }
 
 }  // namespace smmf::engines

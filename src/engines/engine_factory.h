@@ -31,7 +31,16 @@ class EngineRegistry {
   std::map<std::string, std::unique_ptr<EngineFactory>, std::less<>> factories_;
 };
 
-/// Registers every engine compiled in (CMake options choose which).
-void register_builtin_engines(EngineRegistry& registry);
+}  // namespace smmf::engines
+
+namespace smmf::net {
+class HttpClient;
+}
+
+namespace smmf::engines {
+
+/// Registers every engine compiled in (CMake options choose which). Engines that reach
+/// upstreams over HTTP share `http`.
+void register_builtin_engines(EngineRegistry& registry, std::shared_ptr<net::HttpClient> http);
 
 }  // namespace smmf::engines

@@ -35,6 +35,11 @@ HttpError map_error(ErrorCode code) {
   return {status::internal_server_error, "server_error", ""};
 }
 
+boost::beast::http::status error_status(const Error& e) {
+  if (e.http_status >= 400 && e.http_status <= 599) return static_cast<status>(e.http_status);
+  return map_error(e.code).status;
+}
+
 boost::json::object error_body(const Error& e) {
   HttpError h = map_error(e.code);
   return protocol::error_json(e.message, h.type, e.param, h.code);

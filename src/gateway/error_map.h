@@ -14,6 +14,8 @@ struct HttpError {
 };
 
 HttpError map_error(ErrorCode code);
+/// The status to answer an Error with: an upstream's status when it carries one.
+boost::beast::http::status error_status(const Error& e);
 /// The OpenAI error body for an Error.
 boost::json::object error_body(const Error& e);
 /// The OpenAI error body for an error the HTTP layer itself answers (404 route, 413, ...).

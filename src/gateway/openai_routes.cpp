@@ -174,7 +174,7 @@ asio::awaitable<void> generate(HttpExchange& ex, ModelDirectory& dir,
 
 asio::awaitable<void> send_error(HttpExchange& ex, const Error& e) {
   ex.add_log_field("error", fmt::format("\"{}\"", e.message));
-  co_await ex.send_json(map_error(e.code).status, error_body(e));
+  co_await ex.send_json(error_status(e), error_body(e));
 }
 
 OpenAiRoutes::OpenAiRoutes(ModelDirectory& directory, protocol::ParseLimits limits)

@@ -1,0 +1,60 @@
+#pragma once
+/// An Engine that speaks the OpenAI HTTP API to an upstream: another SMMF worker or server,
+/// vLLM, SGLang, llama-server, Ollama, or a cloud provider. Streams are relayed chunk by chunk
+/// (each upstream read becomes one sink write). Upstream errors keep their status and message.
+/// Threading: thread-safe; all I/O is async on the shared HttpClient; no thread of its own.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engines/engine.h"
+#include "engines/engine_factory.h"
+#include "net/http_client.h"
+
+namespace smmf::engines::openai_compat {
+
+struct OpenAiEngineOptions {
+  net::Url base;               ///< up to and including the API version path, e.g. ".../v1"
+  std::string upstream_model;  ///< the upstream's model id
+  protocol::ModelType type = protocol::ModelType::kLlm;
+  std::string api_key;  ///< sent as `auth_header: auth_prefix + api_key` when set
+  std::string auth_header = "Authorization";
+  std::string auth_prefix = "Bearer ";
+  std::vector<std::pair<std::string, std::string>> headers;  ///< extra headers
+  int context_length = 0;
+};
+
+class OpenAiEngine : public Engine {
+ public:
+  OpenAiEngine(std::shared_ptr<net::HttpClient> client, OpenAiEngineOptions opts);
+
+  EngineInfo info() const override;
+  asio::awaitable<Status> load() override;
+  asio::awaitable<void> unload() override;
+  Status health() const override;
+  asio::awaitable<Result<protocol::GenerationResult>> chat(const protocol::ChatRequest& req,
+                                                           DeltaSink* sink,
+                                                           const CallContext& ctx) override;
+  asio::awaitable<Result<protocol::GenerationResult>> complete(
+      const protocol::CompletionRequest& req, DeltaSink* sink, const CallContext& ctx) override;
+  asio::awaitable<Result<protocol::EmbeddingResult>> embed(const protocol::EmbeddingRequest& req,
+                                                           const CallContext& ctx) override;
+
+  const OpenAiEngineOptions& options() const { return opts_; }
+
+ private:
+  net::ClientRequest make_request(std::string target, std::string body,
+                                  const CallContext& ctx) const;
+  asio::awaitable<Result<protocol::GenerationResult>> generate(std::string target, std::string body,
+                                                               DeltaSink* sink,
+                                                               const CallContext& ctx);
+
+  std::shared_ptr<net::HttpClient> client_;
+  OpenAiEngineOptions opts_;
+};
+
+/// Registers the "openai_compat" engine: params base_url (required), api_key, upstream_model,
+/// auth_header, auth_prefix, headers (table), context_length.
+void register_openai_compat(EngineRegistry& registry, std::shared_ptr<net::HttpClient> client);
+
+}  // namespace smmf::engines::openai_compat

@@ -1,0 +1,268 @@
+#include "protocol/openai_client_json.h"
+
+#include <fmt/format.h>
+#include <boost/json/parse.hpp>
+
+#include <cstring>
+
+namespace smmf::protocol {
+namespace json = boost::json;
+
+namespace {
+
+void put_generation(json::object& o, const GenerationParams& g, bool stream) {
+  const auto& s = g.sampling;
+  if (g.max_tokens) o["max_tokens"] = *g.max_tokens;
+  if (s.temperature) o["temperature"] = *s.temperature;
+  if (s.top_p) o["top_p"] = *s.top_p;
+  if (s.top_k) o["top_k"] = *s.top_k;
+  if (s.min_p) o["min_p"] = *s.min_p;
+  if (s.typical_p) o["typical_p"] = *s.typical_p;
+  if (s.presence_penalty != 0) o["presence_penalty"] = s.presence_penalty;
+  if (s.frequency_penalty != 0) o["frequency_penalty"] = s.frequency_penalty;
+  if (s.repetition_penalty != 1) o["repetition_penalty"] = s.repetition_penalty;
+  if (s.seed) o["seed"] = *s.seed;
+  if (!s.logit_bias.empty()) {
+    json::object bias;
+    for (auto [id, b] : s.logit_bias) bias[std::to_string(id)] = b;
+    o["logit_bias"] = std::move(bias);
+  }
+  if (!g.stop.empty()) {
+    json::array stop;
+    for (const auto& x : g.stop) stop.push_back(json::string(x));
+    o["stop"] = std::move(stop);
+  }
+  if (g.n != 1) o["n"] = g.n;
+  if (!g.user.empty()) o["user"] = g.user;
+  if (stream) {
+    o["stream"] = true;
+    o["stream_options"] = json::object{{"include_usage", true}};
+  }
+}
+
+const json::object* object_at(const json::object& o, std::string_view key) {
+  const json::value* v = o.if_contains(key);
+  return v ? v->if_object() : nullptr;
+}
+
+int int_at(const json::object& o, std::string_view key) {
+  const json::value* v = o.if_contains(key);
+  if (!v) return 0;
+  if (v->is_int64()) return static_cast<int>(v->get_int64());
+  if (v->is_uint64()) return static_cast<int>(v->get_uint64());
+  if (v->is_double()) return static_cast<int>(v->get_double());
+  return 0;
+}
+
+std::optional<Usage> usage_of(const json::object& o) {
+  const json::object* u = object_at(o, "usage");
+  if (!u) return std::nullopt;
+  Usage usage;
+  usage.prompt_tokens = int_at(*u, "prompt_tokens");
+  usage.completion_tokens = int_at(*u, "completion_tokens");
+  if (const json::object* d = object_at(*u, "prompt_tokens_details"))
+    usage.cached_tokens = int_at(*d, "cached_tokens");
+  return usage;
+}
+
+std::string string_at(const json::object& o, std::string_view key) {
+  const json::value* v = o.if_contains(key);
+  return v && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+
+Result<const json::object*> top_object(const json::value& v, std::string_view what) {
+  if (!v.is_object())
+    return Error::unavailable(fmt::format("upstream {} is not a JSON object", what));
+  return &v.get_object();
+}
+
+bool decode_base64_floats(std::string_view in, std::vector<float>& out) {
+  static constexpr auto kTable = [] {
+    std::array<int8_t, 256> t{};
+    t.fill(-1);
+    const char* a = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for (int i = 0; i < 64; ++i) t[static_cast<uint8_t>(a[i])] = static_cast<int8_t>(i);
+    return t;
+  }();
+  std::string bytes;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : in) {
+    if (c == '=') break;
+    int8_t d = kTable[static_cast<uint8_t>(c)];
+    if (d < 0) return false;
+    acc = (acc << 6) | static_cast<uint32_t>(d);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      bytes += static_cast<char>((acc >> bits) & 0xFF);
+    }
+  }
+  if (bytes.size() % sizeof(float) != 0) return false;
+  out.resize(bytes.size() / sizeof(float));
+  std::memcpy(out.data(), bytes.data(), bytes.size());
+  return true;
+}
+
+}  // namespace
+
+std::optional<FinishReason> finish_reason_from_string(std::string_view s) {
+  if (s == "length") return FinishReason::kLength;
+  if (s.empty()) return std::nullopt;
+  // stop, eos, end_turn, tool_calls, content_filter: the choice ended.
+  return FinishReason::kStop;
+}
+
+json::object chat_request_json(const ChatRequest& r, std::string_view model, bool stream) {
+  json::array messages;
+  for (const auto& m : r.messages) {
+    json::object msg{{"role", m.role}, {"content", m.content}};
+    if (!m.name.empty()) msg["name"] = m.name;
+    messages.push_back(std::move(msg));
+  }
+  json::object o{{"model", model}, {"messages", std::move(messages)}};
+  put_generation(o, r.gen, stream);
+  return o;
+}
+
+json::object completion_request_json(const CompletionRequest& r, std::string_view model,
+                                     bool stream) {
+  json::object o{{"model", model}};
+  if (r.prompts.size() == 1) {
+    o["prompt"] = r.prompts[0];
+  } else {
+    json::array p;
+    for (const auto& x : r.prompts) p.push_back(json::string(x));
+    o["prompt"] = std::move(p);
+  }
+  if (r.echo) o["echo"] = true;
+  put_generation(o, r.gen, stream);
+  return o;
+}
+
+json::object embedding_request_json(const EmbeddingRequest& r, std::string_view model) {
+  json::array input;
+  for (const auto& x : r.inputs) input.push_back(json::string(x));
+  json::object o{{"model", model}, {"input", std::move(input)}, {"encoding_format", "base64"}};
+  if (r.dimensions) o["dimensions"] = *r.dimensions;
+  if (!r.user.empty()) o["user"] = r.user;
+  return o;
+}
+
+Result<GenerationResult> parse_generation_response(const json::value& v) {
+  auto top = top_object(v, "response");
+  if (!top) return top.error();
+  const json::value* choices = (*top)->if_contains("choices");
+  if (!choices || !choices->is_array())
+    return Error::unavailable("upstream response has no 'choices' array");
+  GenerationResult r;
+  for (const auto& c : choices->get_array()) {
+    const json::object* co = c.if_object();
+    if (!co) return Error::unavailable("upstream response has a malformed choice");
+    Choice choice;
+    choice.index = int_at(*co, "index");
+    if (const json::object* msg = object_at(*co, "message"))
+      choice.text = string_at(*msg, "content");
+    else
+      choice.text = string_at(*co, "text");
+    choice.finish_reason =
+        finish_reason_from_string(string_at(*co, "finish_reason")).value_or(FinishReason::kStop);
+    r.choices.push_back(std::move(choice));
+  }
+  if (auto u = usage_of(**top)) r.usage = *u;
+  return r;
+}
+
+Result<ChunkData> parse_stream_chunk(const json::value& v) {
+  auto top = top_object(v, "stream chunk");
+  if (!top) return top.error();
+  ChunkData out;
+  if (const json::value* choices = (*top)->if_contains("choices"); choices && choices->is_array()) {
+    for (const auto& c : choices->get_array()) {
+      const json::object* co = c.if_object();
+      if (!co) continue;
+      Delta d;
+      d.index = int_at(*co, "index");
+      if (const json::object* delta = object_at(*co, "delta"))
+        d.text = string_at(*delta, "content");
+      else
+        d.text = string_at(*co, "text");
+      d.finish_reason = finish_reason_from_string(string_at(*co, "finish_reason"));
+      if (!d.text.empty() || d.finish_reason) out.deltas.push_back(std::move(d));
+    }
+  }
+  out.usage = usage_of(**top);
+  return out;
+}
+
+Result<EmbeddingResult> parse_embedding_response(const json::value& v) {
+  auto top = top_object(v, "response");
+  if (!top) return top.error();
+  const json::value* data = (*top)->if_contains("data");
+  if (!data || !data->is_array()) return Error::unavailable("upstream response has no 'data'");
+  EmbeddingResult r;
+  r.embeddings.resize(data->get_array().size());
+  for (const auto& item : data->get_array()) {
+    const json::object* io = item.if_object();
+    if (!io) return Error::unavailable("upstream embedding item is not an object");
+    size_t index = static_cast<size_t>(int_at(*io, "index"));
+    if (index >= r.embeddings.size())
+      return Error::unavailable("upstream embedding index out of range");
+    const json::value* e = io->if_contains("embedding");
+    auto& vec = r.embeddings[index];
+    if (e && e->is_string()) {
+      if (!decode_base64_floats(e->get_string(), vec))
+        return Error::unavailable("upstream embedding is not valid base64 float32");
+    } else if (e && e->is_array()) {
+      for (const auto& x : e->get_array()) {
+        if (!x.is_number()) return Error::unavailable("upstream embedding has a non-number");
+        vec.push_back(static_cast<float>(x.to_number<double>()));
+      }
+    } else {
+      return Error::unavailable("upstream embedding item has no 'embedding'");
+    }
+  }
+  if (auto u = usage_of(**top)) r.prompt_tokens = u->prompt_tokens;
+  return r;
+}
+
+Error upstream_error(unsigned status, std::string_view body, std::string_view upstream) {
+  std::string message;
+  std::string param;
+  boost::system::error_code ec;
+  json::value v = json::parse(body, ec);
+  if (!ec && v.is_object()) {
+    const json::object& o = v.get_object();
+    if (const json::object* e = object_at(o, "error")) {
+      message = string_at(*e, "message");
+      param = string_at(*e, "param");
+    } else if (const json::value* es = o.if_contains("error"); es && es->is_string()) {
+      message = es->get_string();  // TGI and others: {"error": "..."}
+    } else {
+      message = string_at(o, "message");
+      if (message.empty()) message = string_at(o, "detail");
+    }
+  }
+  if (message.empty()) {
+    message = std::string(body.substr(0, 300));
+    if (message.empty()) message = fmt::format("HTTP {}", status);
+  }
+  ErrorCode code = ErrorCode::kInvalidArgument;
+  if (status >= 500)
+    code = ErrorCode::kUnavailable;
+  else if (status == 429)
+    code = ErrorCode::kResourceExhausted;
+  else if (status == 401)
+    code = ErrorCode::kUnauthenticated;
+  else if (status == 403)
+    code = ErrorCode::kPermissionDenied;
+  else if (status == 404)
+    code = ErrorCode::kNotFound;
+  else if (status == 408)
+    code = ErrorCode::kDeadlineExceeded;
+  Error e{code, fmt::format("{} (from {})", message, upstream), param};
+  e.http_status = static_cast<int>(status);
+  return e;
+}
+
+}  // namespace smmf::protocol
