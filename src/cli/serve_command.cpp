@@ -1,27 +1,28 @@
 #include "cli/serve_command.h"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
-#include <boost/asio/use_awaitable.hpp>
 
-#include <fmt/format.h>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
-#include <thread>
+#include <mutex>
 
-#include "common/config.h"
 #include "common/log.h"
+#include "controller/controller_routes.h"
 #include "engines/engine_factory.h"
+#include "gateway/cluster_directory.h"
 #include "gateway/error_map.h"
-#include "gateway/local_directory.h"
 #include "gateway/openai_routes.h"
+#include "gateway/remote_instance.h"
 #include "net/http_client.h"
-#include "net/http_server.h"
-#include "worker/model_manager.h"
+#include "registry/memory_registry.h"
+#include "worker/local_engine.h"
+#include "worker/registrar.h"
+#include "worker/worker_routes.h"
 
 #ifndef SMMF_DEFAULT_MODEL_DIR
 #define SMMF_DEFAULT_MODEL_DIR ""
@@ -33,7 +34,7 @@ namespace asio = boost::asio;
 void add_serve_command(CLI::App& app, ServeOptions& o) {
   auto* cmd = app.add_subcommand(
       "serve",
-      "Run the all-in-one server: models, workers and the OpenAI-compatible API in one process.\n"
+      "Run the all-in-one server: controller, worker and OpenAI-compatible API in one process.\n"
       "With neither --config nor --model, serves the default tiny chat and embedding models.");
   cmd->add_option("-c,--config", o.config_file, "TOML configuration file")
       ->check(CLI::ExistingFile);
@@ -42,15 +43,29 @@ void add_serve_command(CLI::App& app, ServeOptions& o) {
       ->check(CLI::Range(0, 65535));
   cmd->add_option("--threads", o.threads, "I/O threads (default: hardware concurrency)")
       ->check(CLI::Range(0, 1024));
-  cmd->add_option("-m,--model", o.model_paths, "Model file (GGUF) to serve; repeatable");
-  cmd->add_option("-n,--name", o.model_names,
-                  "Name clients use for the --model at the same position (default: file stem)");
-  cmd->add_option("-t,--type", o.model_types,
-                  "Type of the --model at the same position: llm|embedding|reranker (default llm)");
+  o.models.add_to(*cmd);
   cmd->add_option("--log-level", o.log_level, "trace|debug|info|warn|error (default info)");
 }
 
 namespace {
+
+Status add_default_models(std::vector<ModelConfig>& out) {
+  const char* env = std::getenv("SMMF_MODEL_DIR");
+  std::filesystem::path dir = env && *env ? env : SMMF_DEFAULT_MODEL_DIR;
+  for (auto [name, type, file] : {std::tuple{"tiny-chat", "llm", "tiny-chat.gguf"},
+                                  std::tuple{"tiny-embed", "embedding", "tiny-embed.gguf"}}) {
+    ModelConfig m;
+    m.name = name;
+    m.type = type;
+    m.path = (dir / file).string();
+    m.origin = "default model";
+    if (!std::filesystem::exists(m.path))
+      return Error::not_found(fmt::format(
+          "default model {} not found (made by `make`; set SMMF_MODEL_DIR to its folder)", m.path));
+    out.push_back(std::move(m));
+  }
+  return {};
+}
 
 Result<Config> build_config(const ServeOptions& o) {
   Config cfg;
@@ -63,44 +78,11 @@ Result<Config> build_config(const ServeOptions& o) {
   if (o.port >= 0) cfg.server.port = static_cast<uint16_t>(o.port);
   if (o.threads >= 0) cfg.server.threads = o.threads;
   if (!o.log_level.empty()) cfg.log.level = o.log_level;
-  if (o.model_names.size() > o.model_paths.size() || o.model_types.size() > o.model_paths.size())
-    return Error::invalid("each --name and --type must follow a --model");
-  for (size_t i = 0; i < o.model_paths.size(); ++i) {
-    ModelConfig m;
-    m.path = o.model_paths[i];
-    m.name =
-        i < o.model_names.size() ? o.model_names[i] : std::filesystem::path(m.path).stem().string();
-    m.type = i < o.model_types.size() ? o.model_types[i] : "llm";
-    m.origin = fmt::format("--model {}", m.path);
-    if (m.type != "llm" && m.type != "embedding" && m.type != "reranker")
-      return Error::invalid(fmt::format("--type '{}' must be llm, embedding or reranker", m.type));
-    cfg.models.push_back(std::move(m));
-  }
+  if (auto st = o.models.append_to(cfg.models); !st) return st.error();
   if (cfg.models.empty() && o.config_file.empty()) {
-    const char* env = std::getenv("SMMF_MODEL_DIR");
-    std::filesystem::path dir = env && *env ? env : SMMF_DEFAULT_MODEL_DIR;
-    for (auto [name, type, file] : {std::tuple{"tiny-chat", "llm", "tiny-chat.gguf"},
-                                    std::tuple{"tiny-embed", "embedding", "tiny-embed.gguf"}}) {
-      ModelConfig m;
-      m.name = name;
-      m.type = type;
-      m.path = (dir / file).string();
-      m.origin = "default model";
-      if (!std::filesystem::exists(m.path))
-        return Error::not_found(fmt::format(
-            "default model {} not found (built by `make`; set SMMF_MODEL_DIR to its folder)",
-            m.path));
-      cfg.models.push_back(std::move(m));
-    }
+    if (auto st = add_default_models(cfg.models); !st) return st.error();
   }
   return cfg;
-}
-
-void access_log(const net::HttpExchange& ex, std::chrono::microseconds latency) {
-  const auto& req = ex.request();
-  spdlog::info("{} {} {} {:.1f}ms {}B {}", std::string_view(req.method_string()),
-               std::string_view(req.target()), ex.status(), latency.count() / 1000.0,
-               ex.bytes_sent(), ex.log_fields());
 }
 
 }  // namespace
@@ -128,26 +110,89 @@ int run_serve(const ServeOptions& opts) {
     }
   }
 
-  gateway::LocalDirectory directory(models);
-  gateway::OpenAiRoutes routes(directory);
-  auto router = std::make_shared<net::Router>();
-  routes.install(*router);
+  // The embedded control plane: a registry with the controller's API.
+  registry::MemoryRegistry registry(cfg->controller.snapshot_file);
+  controller::ControllerRoutes controller(registry, cfg->controller, http);
+  const std::string self_id = "local";
 
-  auto server = std::make_shared<net::HttpServer>(
-      ioc, cfg->server, router,
-      [](net::http::status s, std::string_view msg) -> boost::json::value {
-        return gateway::error_body(s, msg);
-      },
-      cfg->log.access_log ? net::HttpServer::AccessLog(access_log) : nullptr);
+  gateway::ClusterDirectory directory(
+      cfg->routing,
+      [&](const registry::InstanceRecord& rec) -> Result<gateway::ClusterDirectory::Connection> {
+        if (rec.worker == self_id) {
+          engines::EngineInfo info;
+          info.engine = rec.engine;
+          info.type =
+              protocol::model_type_from_string(rec.type).value_or(protocol::ModelType::kLlm);
+          info.context_length = rec.context_length;
+          return gateway::ClusterDirectory::Connection{
+              std::make_shared<worker::LocalEngine>(models, rec.model, info), true};
+        }
+        return gateway::connect_remote(rec, http);
+      });
+  // The registry feeds the directory in-process, in revision order.
+  std::mutex feed_mu;
+  uint64_t fed = 0;
+  auto feed = [&] {
+    std::lock_guard lock(feed_mu);
+    auto changes = registry.changes_since(fed);
+    if (changes.revision == fed && !changes.snapshot) return;
+    fed = changes.revision;
+    directory.apply(changes);
+  };
+  registry.subscribe([&](uint64_t) { feed(); });
+  feed();
+
+  gateway::GatewayOptions gw;
+  gw.max_retries = cfg->routing.max_retries;
+  gw.affinity_header = cfg->routing.affinity_header;
+  gw.ready = [&]() -> Status {
+    for (const auto& m : models.list())
+      if (m.running == 0)
+        return Error::unavailable(fmt::format("model '{}' is {}{}{}", m.name, to_string(m.state),
+                                              m.failure.empty() ? "" : ": ", m.failure));
+    return {};
+  };
+  gateway::OpenAiRoutes api(directory, gw);
+  worker::WorkerRoutes manage(
+      models, [](const Error& e) -> boost::json::value { return gateway::error_body(e); },
+      gateway::error_status);
+  auto router = std::make_shared<net::Router>();
+  api.install(*router);
+  // The worker's own /api/v1/models routes go first: they win over the controller's relay of
+  // the same paths, which in one process would only call back into this server.
+  manage.install(*router);
+  controller.install(*router);
+
+  auto server = make_server(ioc, *cfg, router);
   if (auto st = server->listen(); !st) {
     spdlog::error("{}", st.error().message);
     return 1;
   }
   server->start();
-  spdlog::info("smmf {} listening on http://{}:{}", SMMF_VERSION, cfg->server.host, server->port());
+  controller.start(ioc.get_executor());
+  std::string address = fmt::format("http://{}:{}", cfg->server.host, server->port());
+  spdlog::info("smmf {} listening on {}", SMMF_VERSION, address);
+
+  auto registrar = std::make_shared<worker::Registrar>(
+      ioc.get_executor(), models, std::make_shared<worker::LocalControlPlane>(registry),
+      worker::WorkerIdentity{self_id, address}, cfg->controller.heartbeat_interval);
+  models.on_change([registrar] { registrar->poke(); });
+  asio::co_spawn(ioc, registrar->run(), asio::detached);
+  net::ClientOptions probe_opts;
+  probe_opts.connect_timeout = cfg->routing.health_check_timeout;
+  probe_opts.first_byte_timeout = cfg->routing.health_check_timeout;
+  asio::co_spawn(ioc,
+                 directory.health_check_loop(
+                     std::make_shared<net::HttpClient>(ioc.get_executor(), probe_opts)),
+                 asio::detached);
 
   int exit_code = 0;
+  std::atomic<bool> stopping{false};
   auto shutdown = [&] {
+    if (stopping.exchange(true)) return;
+    registrar->stop();
+    directory.stop();
+    controller.stop();
     server->stop([&] {
       asio::co_spawn(
           ioc,
@@ -160,14 +205,6 @@ int run_serve(const ServeOptions& opts) {
     });
   };
 
-  asio::signal_set signals(ioc, SIGINT, SIGTERM);
-  signals.async_wait([&](boost::system::error_code ec, int sig) {
-    if (ec) return;
-    spdlog::info("signal {}: stopping (in-flight requests may finish within {}s)", sig,
-                 cfg->server.shutdown_grace.count());
-    shutdown();
-  });
-
   asio::co_spawn(
       ioc,
       [&]() -> asio::awaitable<void> {
@@ -175,8 +212,7 @@ int run_serve(const ServeOptions& opts) {
           if (auto st = co_await models.start(name); !st) {
             spdlog::error("model '{}' failed to start: {}", name, st.error().message);
             exit_code = 1;
-            signals.cancel();
-            shutdown();
+            asio::post(ioc, shutdown);
             co_return;
           }
         }
@@ -184,12 +220,11 @@ int run_serve(const ServeOptions& opts) {
       },
       asio::detached);
 
-  int n = cfg->server.threads > 0 ? cfg->server.threads
-                                  : static_cast<int>(std::thread::hardware_concurrency());
-  std::vector<std::thread> threads;
-  for (int i = 1; i < std::max(n, 1); ++i) threads.emplace_back([&] { ioc.run(); });
-  ioc.run();
-  for (auto& t : threads) t.join();
+  run_until_stopped(ioc, cfg->server.threads, [&](int sig) {
+    spdlog::info("signal {}: stopping (in-flight requests may finish within {}s)", sig,
+                 cfg->server.shutdown_grace.count());
+    shutdown();
+  });
   return exit_code;
 }
 

@@ -1,9 +1,13 @@
 #pragma once
-/// `smmf serve`: the all-in-one server (worker manager + API server in one process).
+/// `smmf serve`: the all-in-one server. The same rooms as a cluster, wired in one process:
+/// an embedded registry with the controller's API, a worker whose models register there
+/// in-process, and the API server routing from the registry (in-process calls, no HTTP hop;
+/// external instances registered through the controller API are reached over HTTP).
 #include <CLI/CLI.hpp>
 
 #include <string>
-#include <vector>
+
+#include "cli/runtime.h"
 
 namespace smmf::cli {
 
@@ -12,9 +16,7 @@ struct ServeOptions {
   std::string host;
   int port = -1;
   int threads = -1;
-  std::vector<std::string> model_paths;
-  std::vector<std::string> model_names;
-  std::vector<std::string> model_types;
+  ModelFlags models;
   std::string log_level;
 };
 

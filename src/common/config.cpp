@@ -287,12 +287,13 @@ Result<Config> parse_config(std::string_view text, std::string_view source) {
       TableReader r(t, source, prefix);
       ModelConfig m;
       m.origin = fmt::format("{}: {}", source, prefix);
-      r.check_known({"name", "type", "engine", "path", "replicas", "params"});
+      r.check_known({"name", "type", "engine", "path", "replicas", "weight", "params"});
       r.get("name", m.name);
       r.get("type", m.type);
       r.get("engine", m.engine);
       r.get("path", m.path);
       r.get("replicas", m.replicas);
+      r.get("weight", m.weight);
       if (r.error()) return *r.error();
       if (m.name.empty())
         return Error::invalid(fmt::format("{}: '{}.name' is required", source, prefix),

@@ -70,6 +70,7 @@ struct ModelConfig {
   std::string engine = "llama.cpp";
   std::string path;  ///< model file for local engines
   int replicas = 1;
+  int weight = 1;                  ///< share of traffic under the weighted policy
   boost::json::object params;
   std::string origin;  ///< "file.toml: models[2]" for error messages
 };

@@ -18,7 +18,7 @@ std::vector<protocol::ModelCard> LocalDirectory::models() const {
   return out;
 }
 
-Result<ModelDirectory::Pick> LocalDirectory::pick(std::string_view model) {
+Result<ModelDirectory::Pick> LocalDirectory::pick(std::string_view model, const PickHints&) {
   auto lease = models_.acquire(model);
   if (!lease) return lease.error();
   auto held = std::make_shared<worker::Lease>(std::move(*lease));

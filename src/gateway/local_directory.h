@@ -9,7 +9,7 @@ class LocalDirectory : public ModelDirectory {
  public:
   explicit LocalDirectory(worker::ModelManager& models) : models_(models) {}
   std::vector<protocol::ModelCard> models() const override;
-  Result<Pick> pick(std::string_view model) override;
+  Result<Pick> pick(std::string_view model, const PickHints& hints = {}) override;
   Status ready() const override;
 
  private:

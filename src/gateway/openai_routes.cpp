@@ -9,6 +9,8 @@
 #include "gateway/error_map.h"
 #include "protocol/sse.h"
 
+#include <spdlog/spdlog.h>
+
 namespace smmf::gateway {
 namespace json = boost::json;
 using net::HttpExchange;
@@ -98,35 +100,72 @@ engines::CallContext make_context(HttpExchange& ex, std::string request_id) {
   return ctx;
 }
 
+bool retryable(const Error& e) {
+  return e.code == ErrorCode::kUnavailable || e.code == ErrorCode::kDeadlineExceeded ||
+         e.code == ErrorCode::kResourceExhausted;
+}
+
+Status status_of(const auto& result) {
+  if (result) return {};
+  return result.error();
+}
+
+/// Calls `fn(pick)` on an instance of `model`, and again on other instances while it fails
+/// retryably and `may_retry()` (nothing reached the client yet), up to `max_retries` times.
+template <class Fn, class MayRetry>
+auto with_retries(HttpExchange& ex, ModelDirectory& dir, const GatewayOptions& opts,
+                  const std::string& model, PickHints hints, Fn fn, MayRetry may_retry)
+    -> decltype(fn(std::declval<ModelDirectory::Pick&>())) {
+  std::optional<Error> last;
+  for (int attempt = 0;; ++attempt) {
+    auto pick = dir.pick(model, hints);
+    if (!pick) co_return last ? *last : pick.error();
+    if (attempt == 0) ex.add_log_field("instance", pick->instance);
+    auto result = co_await fn(*pick);
+    dir.report(*pick, status_of(result));
+    if (result || !retryable(result.error()) || !may_retry() || attempt >= opts.max_retries)
+      co_return result;
+    spdlog::warn("{} failed on instance {}: {}; retrying on another instance", model,
+                 pick->instance, result.error().message);
+    ex.add_log_field("retry", pick->instance);
+    hints.exclude.push_back(pick->instance);
+    last = result.error();
+  }
+}
+
+PickHints hints_for(const HttpExchange& ex, const GatewayOptions& opts, const std::string& user) {
+  PickHints h;
+  h.affinity_key = std::string(ex.header(opts.affinity_header));
+  if (h.affinity_key.empty()) h.affinity_key = user;
+  return h;
+}
+
 template <class Req>
-asio::awaitable<void> generate(HttpExchange& ex, ModelDirectory& dir,
-                               const protocol::ParseLimits& limits, Kind kind) {
-  auto req = parse_request<Req>(ex, limits);
+asio::awaitable<void> generate(HttpExchange& ex, ModelDirectory& dir, const GatewayOptions& opts,
+                               Kind kind) {
+  auto req = parse_request<Req>(ex, opts.limits);
   if (!req) {
     co_await send_error(ex, req.error());
     co_return;
   }
   ex.add_log_field("model", req->model);
-  auto pick = dir.pick(req->model);
-  if (!pick) {
-    co_await send_error(ex, pick.error());
-    co_return;
-  }
-  ex.add_log_field("instance", pick->instance);
-
   protocol::ResponseMeta meta{random_id(kind == Kind::kChat ? "chatcmpl-" : "cmpl-"), unix_now(),
                               req->model};
   ex.add_response_header("x-request-id", meta.id);
   auto ctx = make_context(ex, meta.id);
-  auto call = [&](engines::DeltaSink* sink) {
+  std::optional<SseSink> sink;
+  if (req->gen.stream) sink.emplace(ex, meta, kind, req->gen.include_usage);
+  auto call = [&](ModelDirectory::Pick& pick) {
+    engines::DeltaSink* s = sink ? &*sink : nullptr;
     if constexpr (std::is_same_v<Req, protocol::ChatRequest>)
-      return pick->engine->chat(*req, sink, ctx);
+      return pick.engine->chat(*req, s, ctx);
     else
-      return pick->engine->complete(*req, sink, ctx);
+      return pick.engine->complete(*req, s, ctx);
   };
+  auto result = co_await with_retries(ex, dir, opts, req->model, hints_for(ex, opts, req->gen.user),
+                                      call, [&] { return !sink || !sink->started(); });
 
   if (!req->gen.stream) {
-    auto result = co_await call(nullptr);
     if (!result) {
       co_await send_error(ex, result.error());
       co_return;
@@ -139,15 +178,13 @@ asio::awaitable<void> generate(HttpExchange& ex, ModelDirectory& dir,
     co_return;
   }
 
-  SseSink sink(ex, meta, kind, req->gen.include_usage);
-  auto result = co_await call(&sink);
   if (!result) {
-    if (!sink.started()) {
+    if (!sink->started()) {
       co_await send_error(ex, result.error());
       co_return;
     }
     // Mid-stream failure: say so in the stream and end it without [DONE].
-    ex.add_log_field("error", result.error().message);
+    ex.add_log_field("error", fmt::format("\"{}\"", result.error().message));
     if (result.error().code == ErrorCode::kCancelled) {
       ex.set_keep_alive(false);
       co_return;
@@ -159,7 +196,7 @@ asio::awaitable<void> generate(HttpExchange& ex, ModelDirectory& dir,
   }
   ex.add_log_field(
       "tokens", fmt::format("{}+{}", result->usage.prompt_tokens, result->usage.completion_tokens));
-  if (!co_await sink.ensure_started()) co_return;
+  if (!co_await sink->ensure_started()) co_return;
   std::string tail;
   if (req->gen.include_usage)
     protocol::append_sse(
@@ -177,8 +214,8 @@ asio::awaitable<void> send_error(HttpExchange& ex, const Error& e) {
   co_await ex.send_json(error_status(e), error_body(e));
 }
 
-OpenAiRoutes::OpenAiRoutes(ModelDirectory& directory, protocol::ParseLimits limits)
-    : directory_(directory), limits_(limits) {}
+OpenAiRoutes::OpenAiRoutes(ModelDirectory& directory, GatewayOptions options)
+    : directory_(directory), opts_(std::move(options)) {}
 
 void OpenAiRoutes::install(net::Router& router) {
   using net::http::verb;
@@ -209,28 +246,25 @@ asio::awaitable<void> OpenAiRoutes::get_model(HttpExchange& ex) {
 }
 
 asio::awaitable<void> OpenAiRoutes::chat(HttpExchange& ex) {
-  co_await generate<protocol::ChatRequest>(ex, directory_, limits_, Kind::kChat);
+  co_await generate<protocol::ChatRequest>(ex, directory_, opts_, Kind::kChat);
 }
 
 asio::awaitable<void> OpenAiRoutes::completions(HttpExchange& ex) {
-  co_await generate<protocol::CompletionRequest>(ex, directory_, limits_, Kind::kCompletion);
+  co_await generate<protocol::CompletionRequest>(ex, directory_, opts_, Kind::kCompletion);
 }
 
 asio::awaitable<void> OpenAiRoutes::embeddings(HttpExchange& ex) {
-  auto req = parse_request<protocol::EmbeddingRequest>(ex, limits_);
+  auto req = parse_request<protocol::EmbeddingRequest>(ex, opts_.limits);
   if (!req) {
     co_await send_error(ex, req.error());
     co_return;
   }
   ex.add_log_field("model", req->model);
-  auto pick = directory_.pick(req->model);
-  if (!pick) {
-    co_await send_error(ex, pick.error());
-    co_return;
-  }
-  ex.add_log_field("instance", pick->instance);
   auto ctx = make_context(ex, random_id("emb-"));
-  auto result = co_await pick->engine->embed(*req, ctx);
+  auto result = co_await with_retries(
+      ex, directory_, opts_, req->model, hints_for(ex, opts_, req->user),
+      [&](ModelDirectory::Pick& pick) { return pick.engine->embed(*req, ctx); },
+      [] { return true; });
   if (!result) {
     co_await send_error(ex, result.error());
     co_return;
@@ -241,7 +275,7 @@ asio::awaitable<void> OpenAiRoutes::embeddings(HttpExchange& ex) {
 }
 
 asio::awaitable<void> OpenAiRoutes::health(HttpExchange& ex) {
-  if (auto st = directory_.ready(); !st) {
+  if (auto st = opts_.ready ? opts_.ready() : directory_.ready(); !st) {
     co_await send_error(ex, st.error());
     co_return;
   }

@@ -5,6 +5,8 @@
 /// (error_map.h). Streams start lazily: an error before the first token is a plain JSON error
 /// with its status; an error after it ends the stream with an SSE error event and no [DONE].
 /// Thread-safe: handlers share only the directory (itself thread-safe).
+#include <functional>
+
 #include "gateway/model_directory.h"
 #include "net/router.h"
 #include "protocol/openai_json.h"
@@ -12,9 +14,16 @@
 namespace smmf::gateway {
 namespace asio = boost::asio;
 
+struct GatewayOptions {
+  protocol::ParseLimits limits;
+  int max_retries = 2;  ///< other instances tried when one fails before any byte was sent
+  std::string affinity_header = "x-session-id";  ///< session key (else the request's "user")
+  std::function<Status()> ready;                 ///< /healthz; default: the directory's ready()
+};
+
 class OpenAiRoutes {
  public:
-  OpenAiRoutes(ModelDirectory& directory, protocol::ParseLimits limits = {});
+  OpenAiRoutes(ModelDirectory& directory, GatewayOptions options = {});
   void install(net::Router& router);
 
  private:
@@ -26,7 +35,7 @@ class OpenAiRoutes {
   asio::awaitable<void> health(net::HttpExchange& ex);
 
   ModelDirectory& directory_;
-  protocol::ParseLimits limits_;
+  GatewayOptions opts_;
 };
 
 /// Answers `e` as an OpenAI error and records it for the access log.

@@ -54,37 +54,45 @@ Status ModelManager::add(const ModelConfig& cfg) {
   return {};
 }
 
+boost::asio::awaitable<Status> ModelManager::load(const std::shared_ptr<Instance>& inst) {
+  inst->state = ModelState::kStarting;
+  changed();
+  auto t0 = std::chrono::steady_clock::now();
+  Status st = co_await inst->engine->load();
+  if (!st) {
+    inst->state = ModelState::kFailed;
+    {
+      std::lock_guard lock(mu_);
+      inst->failure = st.error().message;
+    }
+    spdlog::error("model {} failed to start: {}", inst->id, st.error().message);
+    changed();
+    co_return st;
+  }
+  inst->state = ModelState::kRunning;
+  auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+          .count();
+  spdlog::info("model {} running ({} engine, loaded in {} ms)", inst->id,
+               inst->engine->info().engine, ms);
+  changed();
+  co_return Status{};
+}
+
 boost::asio::awaitable<Status> ModelManager::start(std::string name) {
   std::vector<std::shared_ptr<Instance>> instances;
   {
     std::lock_guard lock(mu_);
     auto it = models_.find(name);
-    if (it == models_.end()) co_return Error::not_found(fmt::format("no model '{}'", name));
+    if (it == models_.end())
+      co_return Error::not_found(fmt::format("no model '{}'", name), "model");
     instances = it->second.instances;
   }
   Status result;
   for (auto& inst : instances) {
     auto s = inst->state.load();
     if (s == ModelState::kRunning || s == ModelState::kStarting) continue;
-    inst->state = ModelState::kStarting;
-    auto t0 = std::chrono::steady_clock::now();
-    Status st = co_await inst->engine->load();
-    if (!st) {
-      inst->state = ModelState::kFailed;
-      {
-        std::lock_guard lock(mu_);
-        inst->failure = st.error().message;
-      }
-      spdlog::error("model {} failed to start: {}", inst->id, st.error().message);
-      if (result) result = st;
-      continue;
-    }
-    inst->state = ModelState::kRunning;
-    auto ms =
-        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
-            .count();
-    spdlog::info("model {} running ({} engine, loaded in {} ms)", inst->id,
-                 inst->engine->info().engine, ms);
+    if (auto st = co_await load(inst); !st && result) result = st;
   }
   co_return result;
 }
@@ -94,17 +102,98 @@ boost::asio::awaitable<Status> ModelManager::stop(std::string name) {
   {
     std::lock_guard lock(mu_);
     auto it = models_.find(name);
-    if (it == models_.end()) co_return Error::not_found(fmt::format("no model '{}'", name));
+    if (it == models_.end())
+      co_return Error::not_found(fmt::format("no model '{}'", name), "model");
     instances = it->second.instances;
   }
+  // Everything leaves the routing set first, then the engines drain and unload.
+  for (auto& inst : instances)
+    if (inst->state != ModelState::kStopped) inst->state = ModelState::kStopping;
+  changed();
   for (auto& inst : instances) {
     if (inst->state == ModelState::kStopped) continue;
-    inst->state = ModelState::kStopping;
     co_await inst->engine->unload();
     inst->state = ModelState::kStopped;
     spdlog::info("model {} stopped", inst->id);
   }
+  changed();
   co_return Status{};
+}
+
+boost::asio::awaitable<Status> ModelManager::restart(std::string name) {
+  ModelConfig cfg;
+  std::vector<std::shared_ptr<Instance>> instances;
+  {
+    std::lock_guard lock(mu_);
+    auto it = models_.find(name);
+    if (it == models_.end())
+      co_return Error::not_found(fmt::format("no model '{}'", name), "model");
+    cfg = it->second.cfg;
+    instances = it->second.instances;
+  }
+  for (size_t i = 0; i < instances.size(); ++i) {
+    auto engine = engines_.create(cfg);
+    if (!engine) co_return engine.error();
+    auto fresh = std::make_shared<Instance>();
+    fresh->id = instances[i]->id;
+    fresh->engine = std::move(*engine);
+    if (auto st = co_await load(fresh); !st) co_return st;
+    {
+      std::lock_guard lock(mu_);
+      auto it = models_.find(name);
+      if (it == models_.end() || i >= it->second.instances.size()) break;
+      it->second.instances[i] = fresh;
+    }
+    changed();
+    // The old replica left the table; leases still holding it finish before it unloads.
+    auto old = instances[i];
+    old->state = ModelState::kStopping;
+    co_await old->engine->unload();
+    old->state = ModelState::kStopped;
+    spdlog::info("model {} restarted", fresh->id);
+  }
+  co_return Status{};
+}
+
+boost::asio::awaitable<Status> ModelManager::scale(std::string name, int replicas) {
+  if (replicas < 0 || replicas > 64)
+    co_return Error::invalid("replicas must be between 0 and 64", "replicas");
+  ModelConfig cfg;
+  std::vector<std::shared_ptr<Instance>> added, removed;
+  {
+    std::lock_guard lock(mu_);
+    auto it = models_.find(name);
+    if (it == models_.end())
+      co_return Error::not_found(fmt::format("no model '{}'", name), "model");
+    auto& m = it->second;
+    cfg = m.cfg;
+    while (static_cast<int>(m.instances.size()) > replicas) {
+      removed.push_back(m.instances.back());
+      m.instances.pop_back();
+    }
+    for (int i = static_cast<int>(m.instances.size()); i < replicas; ++i) {
+      auto engine = engines_.create(cfg);
+      if (!engine) co_return engine.error();
+      auto inst = std::make_shared<Instance>();
+      inst->id = fmt::format("{}#{}", name, i);
+      inst->engine = std::move(*engine);
+      m.instances.push_back(inst);
+      added.push_back(std::move(inst));
+    }
+    m.cfg.replicas = replicas;
+  }
+  changed();
+  Status result;
+  for (auto& inst : added)
+    if (auto st = co_await load(inst); !st && result) result = st;
+  for (auto& inst : removed) {
+    inst->state = ModelState::kStopping;
+    co_await inst->engine->unload();
+    inst->state = ModelState::kStopped;
+  }
+  spdlog::info("model {} scaled to {} replica(s)", name, replicas);
+  changed();
+  co_return result;
 }
 
 boost::asio::awaitable<void> ModelManager::stop_all() {
@@ -135,6 +224,7 @@ std::vector<ModelStatus> ModelManager::list() const {
     s.name = name;
     s.type = m.cfg.type;
     s.engine = m.cfg.engine;
+    s.weight = m.cfg.weight;
     s.replicas = static_cast<int>(m.instances.size());
     s.created = m.created;
     s.state = ModelState::kStopped;

@@ -16,6 +16,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -27,6 +28,7 @@
 #include "engines/engine_factory.h"
 
 namespace smmf::worker {
+namespace asio = boost::asio;
 
 enum class ModelState { kStopped, kStarting, kRunning, kStopping, kFailed };
 std::string_view to_string(ModelState s);
@@ -59,6 +61,7 @@ struct ModelStatus {
   std::string name;
   std::string type;
   std::string engine;
+  int weight = 1;
   ModelState state = ModelState::kStopped;
   std::string failure;
   int replicas = 0;
@@ -77,6 +80,13 @@ class ModelManager {
   /// Loads every replica of `name`; returns when all are running or one failed.
   boost::asio::awaitable<Status> start(std::string name);
   boost::asio::awaitable<Status> stop(std::string name);
+  /// Replaces each replica by a freshly loaded one, one at a time; the old replica serves
+  /// until its replacement runs, then finishes its in-flight calls and is unloaded.
+  boost::asio::awaitable<Status> restart(std::string name);
+  /// Changes the replica count: new replicas are loaded, surplus ones stopped.
+  boost::asio::awaitable<Status> scale(std::string name, int replicas);
+  /// Called after every state change (e.g. to tell the controller at once).
+  void on_change(std::function<void()> cb) { on_change_ = std::move(cb); }
   boost::asio::awaitable<void> stop_all();
 
   /// A running instance of `name` with the fewest calls in flight.
@@ -90,7 +100,13 @@ class ModelManager {
     std::vector<std::shared_ptr<Instance>> instances;
     int64_t created = 0;
   };
+  void changed() const {
+    if (on_change_) on_change_();
+  }
+  boost::asio::awaitable<Status> load(const std::shared_ptr<Instance>& inst);
+
   const engines::EngineRegistry& engines_;
+  std::function<void()> on_change_;
   mutable std::mutex mu_;
   std::map<std::string, Model, std::less<>> models_;
 };

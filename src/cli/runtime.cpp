@@ -1,0 +1,68 @@
+#include "cli/runtime.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <boost/asio/signal_set.hpp>
+
+#include <filesystem>
+#include <thread>
+
+#include "gateway/error_map.h"
+
+namespace smmf::cli {
+
+void ModelFlags::add_to(CLI::App& cmd) {
+  cmd.add_option("-m,--model", paths, "Model file (GGUF) to serve; repeatable");
+  cmd.add_option("-n,--name", names,
+                 "Name clients use for the --model at the same position (default: file stem)");
+  cmd.add_option("-t,--type", types,
+                 "Type of the --model at the same position: llm|embedding|reranker (default llm)");
+}
+
+Status ModelFlags::append_to(std::vector<ModelConfig>& out) const {
+  if (names.size() > paths.size() || types.size() > paths.size())
+    return Error::invalid("each --name and --type must follow a --model");
+  for (size_t i = 0; i < paths.size(); ++i) {
+    ModelConfig m;
+    m.path = paths[i];
+    m.name = i < names.size() ? names[i] : std::filesystem::path(m.path).stem().string();
+    m.type = i < types.size() ? types[i] : "llm";
+    m.origin = fmt::format("--model {}", m.path);
+    if (m.type != "llm" && m.type != "embedding" && m.type != "reranker")
+      return Error::invalid(fmt::format("--type '{}' must be llm, embedding or reranker", m.type));
+    out.push_back(std::move(m));
+  }
+  return {};
+}
+
+void access_log(const net::HttpExchange& ex, std::chrono::microseconds latency) {
+  const auto& req = ex.request();
+  spdlog::info("{} {} {} {:.1f}ms {}B {}", std::string_view(req.method_string()),
+               std::string_view(req.target()), ex.status(), latency.count() / 1000.0,
+               ex.bytes_sent(), ex.log_fields());
+}
+
+std::shared_ptr<net::HttpServer> make_server(boost::asio::io_context& ioc, const Config& cfg,
+                                             std::shared_ptr<const net::Router> router) {
+  return std::make_shared<net::HttpServer>(
+      ioc, cfg.server, std::move(router),
+      [](net::http::status s, std::string_view msg) -> boost::json::value {
+        return gateway::error_body(s, msg);
+      },
+      cfg.log.access_log ? net::HttpServer::AccessLog(access_log) : nullptr);
+}
+
+void run_until_stopped(boost::asio::io_context& ioc, int threads,
+                       std::function<void(int signal)> on_signal) {
+  boost::asio::signal_set signals(ioc, SIGINT, SIGTERM);
+  signals.async_wait([&](boost::system::error_code ec, int sig) {
+    if (!ec) on_signal(sig);
+  });
+  int n = threads > 0 ? threads : static_cast<int>(std::thread::hardware_concurrency());
+  std::vector<std::thread> pool;
+  for (int i = 1; i < std::max(n, 1); ++i) pool.emplace_back([&] { ioc.run(); });
+  ioc.run();
+  for (auto& t : pool) t.join();
+}
+
+}  // namespace smmf::cli

@@ -1,0 +1,33 @@
+#include "worker/local_engine.h"
+
+namespace smmf::worker {
+
+Status LocalEngine::health() const {
+  auto lease = models_.acquire(model_);
+  if (!lease) return lease.error();
+  return {};
+}
+
+asio::awaitable<Result<protocol::GenerationResult>> LocalEngine::chat(
+    const protocol::ChatRequest& req, engines::DeltaSink* sink, const engines::CallContext& ctx) {
+  auto lease = models_.acquire(model_);
+  if (!lease) co_return lease.error();
+  co_return co_await lease->engine().chat(req, sink, ctx);
+}
+
+asio::awaitable<Result<protocol::GenerationResult>> LocalEngine::complete(
+    const protocol::CompletionRequest& req, engines::DeltaSink* sink,
+    const engines::CallContext& ctx) {
+  auto lease = models_.acquire(model_);
+  if (!lease) co_return lease.error();
+  co_return co_await lease->engine().complete(req, sink, ctx);
+}
+
+asio::awaitable<Result<protocol::EmbeddingResult>> LocalEngine::embed(
+    const protocol::EmbeddingRequest& req, const engines::CallContext& ctx) {
+  auto lease = models_.acquire(model_);
+  if (!lease) co_return lease.error();
+  co_return co_await lease->engine().embed(req, ctx);
+}
+
+}  // namespace smmf::worker
