@@ -172,9 +172,11 @@ asio::awaitable<void> generate(HttpExchange& ex, ModelDirectory& dir, const Gate
     }
     ex.add_log_field("tokens", fmt::format("{}+{}", result->usage.prompt_tokens,
                                            result->usage.completion_tokens));
-    co_await ex.send_json(status::ok, kind == Kind::kChat
-                                          ? protocol::chat_response_json(meta, *result)
-                                          : protocol::completion_response_json(meta, *result));
+    // Built before the co_await: GCC 12 destroys a temporary of a ?: inside a co_await
+    // expression twice.
+    json::value body = kind == Kind::kChat ? protocol::chat_response_json(meta, *result)
+                                           : protocol::completion_response_json(meta, *result);
+    co_await ex.send_json(status::ok, body);
     co_return;
   }
 

@@ -61,7 +61,8 @@ asio::awaitable<Result<GenerationResult>> OpenAiEngine::generate(std::string tar
   auto& stream = **opened;
   if (stream.status() != 200) {
     auto err_body = co_await stream.read_all();
-    co_return protocol::upstream_error(stream.status(), err_body ? *err_body : "", upstream);
+    std::string text = err_body ? std::move(*err_body) : std::string();
+    co_return protocol::upstream_error(stream.status(), text, upstream);
   }
 
   if (!sink) {
