@@ -1,6 +1,7 @@
 #include "worker/control_plane.h"
 
 #include <fmt/format.h>
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/url/encode.hpp>
 #include <boost/url/rfc/unreserved_chars.hpp>
@@ -29,17 +30,30 @@ std::string encode_id(const std::string& id) {
 }
 }  // namespace
 
-boost::asio::awaitable<Status> HttpControlPlane::call(net::ClientRequest req) {
+boost::asio::awaitable<Result<std::string>> HttpControlPlane::call(net::ClientRequest req) {
   auto res = co_await client_->send(controller_, std::move(req));
   if (!res) co_return res.error().error;
   if (res->status >= 300)
     co_return protocol::upstream_error(res->status, res->body, controller_.origin());
-  co_return Status{};
+  co_return std::move(res->body);
 }
 
+namespace {
+int64_t parse_interval(const std::string& body) {
+  boost::system::error_code ec;
+  auto v = boost::json::parse(body, ec);
+  if (ec || !v.is_object()) return 0;
+  const boost::json::value* ms = v.get_object().if_contains("heartbeat_interval_ms");
+  return ms && ms->is_int64() ? ms->get_int64() : 0;
+}
+}  // namespace
+
 boost::asio::awaitable<Status> HttpControlPlane::put(const registry::InstanceRecord& rec) {
-  co_return co_await call(net::ClientRequest::post("/api/v1/instances",
-                                                   boost::json::serialize(registry::to_json(rec))));
+  auto body = co_await call(net::ClientRequest::post(
+      "/api/v1/instances", boost::json::serialize(registry::to_json(rec))));
+  if (!body) co_return body.error();
+  if (auto ms = parse_interval(*body); ms > 0) announced_ms_ = ms;
+  co_return Status{};
 }
 
 boost::asio::awaitable<Status> HttpControlPlane::heartbeat(const std::string& id,
@@ -49,13 +63,17 @@ boost::asio::awaitable<Status> HttpControlPlane::heartbeat(const std::string& id
       fmt::format("/api/v1/instances/{}/heartbeat", encode_id(id)),
       boost::json::serialize(boost::json::object{{"state", state}, {"in_flight", in_flight}}));
   req.method = net::http::verb::put;
-  co_return co_await call(std::move(req));
+  auto body = co_await call(std::move(req));
+  if (!body) co_return body.error();
+  co_return Status{};
 }
 
 boost::asio::awaitable<Status> HttpControlPlane::remove(const std::string& id) {
   auto req = net::ClientRequest::get(fmt::format("/api/v1/instances/{}", encode_id(id)));
   req.method = net::http::verb::delete_;
-  co_return co_await call(std::move(req));
+  auto body = co_await call(std::move(req));
+  if (!body) co_return body.error();
+  co_return Status{};
 }
 
 }  // namespace smmf::worker

@@ -3,7 +3,10 @@
 /// Registry (the all-in-one server). Thread-safe; calls never block an I/O thread.
 #include <boost/asio/awaitable.hpp>
 
+#include <atomic>
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/error.h"
@@ -20,6 +23,10 @@ class ControlPlane {
   virtual boost::asio::awaitable<Status> heartbeat(const std::string& id, const std::string& state,
                                                    int in_flight) = 0;
   virtual boost::asio::awaitable<Status> remove(const std::string& id) = 0;
+  /// The heartbeat interval the registry asked for in its last answer, if it said one.
+  virtual std::optional<std::chrono::milliseconds> announced_interval() const {
+    return std::nullopt;
+  }
 };
 
 class LocalControlPlane : public ControlPlane {
@@ -42,11 +49,17 @@ class HttpControlPlane : public ControlPlane {
   boost::asio::awaitable<Status> heartbeat(const std::string& id, const std::string& state,
                                            int in_flight) override;
   boost::asio::awaitable<Status> remove(const std::string& id) override;
+  std::optional<std::chrono::milliseconds> announced_interval() const override {
+    int64_t ms = announced_ms_.load();
+    if (ms <= 0) return std::nullopt;
+    return std::chrono::milliseconds(ms);
+  }
 
  private:
-  boost::asio::awaitable<Status> call(net::ClientRequest req);
+  boost::asio::awaitable<Result<std::string>> call(net::ClientRequest req);
   std::shared_ptr<net::HttpClient> client_;
   net::Url controller_;
+  std::atomic<int64_t> announced_ms_{0};
 };
 
 }  // namespace smmf::worker
