@@ -2,7 +2,11 @@
 
 #include <iostream>
 
+#include "cli/apiserver_command.h"
+#include "cli/controller_command.h"
+#include "cli/model_command.h"
 #include "cli/serve_command.h"
+#include "cli/worker_command.h"
 
 int main(int argc, char** argv) {
   CLI::App app{
@@ -13,6 +17,16 @@ int main(int argc, char** argv) {
 
   smmf::cli::ServeOptions serve;
   smmf::cli::add_serve_command(app, serve);
+  auto* start = app.add_subcommand("start", "Run one role of a distributed deployment");
+  start->require_subcommand(1);
+  smmf::cli::ControllerOptions controller;
+  smmf::cli::add_start_controller(*start, controller);
+  smmf::cli::WorkerOptions worker;
+  smmf::cli::add_start_worker(*start, worker);
+  smmf::cli::ApiServerOptions apiserver;
+  smmf::cli::add_start_apiserver(*start, apiserver);
+  smmf::cli::ModelOptions model;
+  smmf::cli::add_model_command(app, model);
   auto* version = app.add_subcommand("version", "Print the version and exit");
 
   CLI11_PARSE(app, argc, argv);
@@ -21,5 +35,9 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (app.got_subcommand("serve")) return smmf::cli::run_serve(serve);
+  if (start->got_subcommand("controller")) return smmf::cli::run_controller(controller);
+  if (start->got_subcommand("worker")) return smmf::cli::run_worker(worker);
+  if (start->got_subcommand("apiserver")) return smmf::cli::run_apiserver(apiserver);
+  if (app.got_subcommand("model")) return smmf::cli::run_model(model);
   return 0;
 }

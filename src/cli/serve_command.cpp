@@ -157,9 +157,10 @@ int run_serve(const ServeOptions& opts) {
       models, [](const Error& e) -> boost::json::value { return gateway::error_body(e); },
       gateway::error_status);
   auto router = std::make_shared<net::Router>();
+  // First installed wins: the API's /healthz (ready when the models run) over the controller's,
+  // and the worker's own /api/v1/models actions over the controller's relay of the same paths,
+  // which in one process would only call back into this server.
   api.install(*router);
-  // The worker's own /api/v1/models routes go first: they win over the controller's relay of
-  // the same paths, which in one process would only call back into this server.
   manage.install(*router);
   controller.install(*router);
 

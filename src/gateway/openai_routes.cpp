@@ -133,6 +133,27 @@ auto with_retries(HttpExchange& ex, ModelDirectory& dir, const GatewayOptions& o
   }
 }
 
+/// Calling a model with the wrong endpoint is the caller's mistake: 400 naming "model".
+Status check_type(const engines::Engine& engine, const std::string& model,
+                  protocol::ModelType wanted) {
+  auto type = engine.info().type;
+  if (type == wanted) return {};
+  std::string_view endpoint = type == protocol::ModelType::kEmbedding ? "/v1/embeddings"
+                              : type == protocol::ModelType::kReranker
+                                  ? "/v1/rerank"
+                                  : "/v1/chat/completions or /v1/completions";
+  return Error::invalid(fmt::format("The model '{}' is a {} model: use {}", model,
+                                    protocol::to_string(type), endpoint),
+                        "model");
+}
+
+asio::awaitable<Result<protocol::GenerationResult>> wrong_type(Error e) {
+  co_return e;
+}
+asio::awaitable<Result<protocol::EmbeddingResult>> wrong_embed(Error e) {
+  co_return e;
+}
+
 PickHints hints_for(const HttpExchange& ex, const GatewayOptions& opts, const std::string& user) {
   PickHints h;
   h.affinity_key = std::string(ex.header(opts.affinity_header));
@@ -143,19 +164,23 @@ PickHints hints_for(const HttpExchange& ex, const GatewayOptions& opts, const st
 template <class Req>
 asio::awaitable<void> generate(HttpExchange& ex, ModelDirectory& dir, const GatewayOptions& opts,
                                Kind kind) {
+  protocol::ResponseMeta meta{
+      random_id(kind == Kind::kChat ? "chatcmpl-" : "cmpl-"), unix_now(), {}};
+  ex.add_response_header("x-request-id", meta.id);
   auto req = parse_request<Req>(ex, opts.limits);
   if (!req) {
     co_await send_error(ex, req.error());
     co_return;
   }
   ex.add_log_field("model", req->model);
-  protocol::ResponseMeta meta{random_id(kind == Kind::kChat ? "chatcmpl-" : "cmpl-"), unix_now(),
-                              req->model};
-  ex.add_response_header("x-request-id", meta.id);
+  meta.model = req->model;
   auto ctx = make_context(ex, meta.id);
   std::optional<SseSink> sink;
   if (req->gen.stream) sink.emplace(ex, meta, kind, req->gen.include_usage);
-  auto call = [&](ModelDirectory::Pick& pick) {
+  auto call =
+      [&](ModelDirectory::Pick& pick) -> asio::awaitable<Result<protocol::GenerationResult>> {
+    if (auto st = check_type(*pick.engine, req->model, protocol::ModelType::kLlm); !st)
+      return wrong_type(st.error());
     engines::DeltaSink* s = sink ? &*sink : nullptr;
     if constexpr (std::is_same_v<Req, protocol::ChatRequest>)
       return pick.engine->chat(*req, s, ctx);
@@ -265,7 +290,11 @@ asio::awaitable<void> OpenAiRoutes::embeddings(HttpExchange& ex) {
   auto ctx = make_context(ex, random_id("emb-"));
   auto result = co_await with_retries(
       ex, directory_, opts_, req->model, hints_for(ex, opts_, req->user),
-      [&](ModelDirectory::Pick& pick) { return pick.engine->embed(*req, ctx); },
+      [&](ModelDirectory::Pick& pick) -> asio::awaitable<Result<protocol::EmbeddingResult>> {
+        if (auto st = check_type(*pick.engine, req->model, protocol::ModelType::kEmbedding); !st)
+          return wrong_embed(st.error());
+        return pick.engine->embed(*req, ctx);
+      },
       [] { return true; });
   if (!result) {
     co_await send_error(ex, result.error());

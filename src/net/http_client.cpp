@@ -125,7 +125,11 @@ asio::awaitable<boost::system::result<std::unique_ptr<ResponseStream::Conn>, Cli
 HttpClient::connect(const Url& url) {
   std::string key = url.origin();
   asio::ip::tcp::resolver resolver(ex_);
-  auto [rec, results] = co_await resolver.async_resolve(url.host, std::to_string(url.port), kTuple);
+  // Named locals, not structured bindings: GCC 12 double-destroys non-trivial bindings of a
+  // co_await result.
+  auto resolved = co_await resolver.async_resolve(url.host, std::to_string(url.port), kTuple);
+  boost::system::error_code rec = std::get<0>(resolved);
+  asio::ip::tcp::resolver::results_type results = std::move(std::get<1>(resolved));
   if (rec) co_return io_error(rec, fmt::format("cannot resolve {}", url.host), true);
   beast::tcp_stream tcp(ex_);
   tcp.expires_after(opts_.connect_timeout);

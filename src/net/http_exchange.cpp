@@ -27,8 +27,13 @@ struct HttpExchange::Watch {
 };
 
 HttpExchange::HttpExchange(beast::tcp_stream& stream, Request& req,
-                           std::chrono::seconds write_timeout)
-    : stream_(stream), req_(req), write_timeout_(write_timeout), keep_alive_(req.keep_alive()) {}
+                           std::chrono::seconds write_timeout,
+                           const std::atomic<bool>* server_stopping)
+    : stream_(stream),
+      req_(req),
+      write_timeout_(write_timeout),
+      server_stopping_(server_stopping),
+      keep_alive_(req.keep_alive()) {}
 
 HttpExchange::~HttpExchange() {
   stop_watch();
@@ -63,6 +68,7 @@ void HttpExchange::add_response_header(std::string name, std::string value) {
 void HttpExchange::decorate(Response& res) {
   res.set(http::field::server, kServer);
   for (const auto& [k, v] : extra_headers_) res.set(k, v);
+  if (server_stopping_ && server_stopping_->load()) keep_alive_ = false;
   res.keep_alive(keep_alive_);
 }
 

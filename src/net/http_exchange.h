@@ -5,6 +5,7 @@
 /// Write errors are returned (the client went away); handlers then stop and return.
 #include <boost/json/value.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -18,7 +19,9 @@ namespace smmf::net {
 
 class HttpExchange {
  public:
-  HttpExchange(beast::tcp_stream& stream, Request& req, std::chrono::seconds write_timeout);
+  /// `server_stopping`, when given, turns keep-alive off for responses sent once it is set.
+  HttpExchange(beast::tcp_stream& stream, Request& req, std::chrono::seconds write_timeout,
+               const std::atomic<bool>* server_stopping = nullptr);
   ~HttpExchange();
   HttpExchange(const HttpExchange&) = delete;
   HttpExchange& operator=(const HttpExchange&) = delete;
@@ -62,6 +65,7 @@ class HttpExchange {
   beast::tcp_stream& stream_;
   Request& req_;
   std::chrono::seconds write_timeout_;
+  const std::atomic<bool>* server_stopping_;
   unsigned status_ = 0;
   size_t bytes_sent_ = 0;
   bool keep_alive_;

@@ -5,6 +5,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -61,7 +62,11 @@ void HttpServer::start() {
 asio::awaitable<void> HttpServer::accept_loop() {
   auto self = shared_from_this();
   while (!stopping_) {
-    auto [ec, sock] = co_await acceptor_.async_accept(asio::make_strand(ioc_), kTuple);
+    // Named locals, not structured bindings: GCC 12 double-destroys non-trivial bindings of
+    // a co_await result.
+    auto accepted = co_await acceptor_.async_accept(asio::make_strand(ioc_), kTuple);
+    boost::system::error_code ec = std::get<0>(accepted);
+    asio::ip::tcp::socket sock = std::move(std::get<1>(accepted));
     if (ec) {
       if (stopping_ || ec == asio::error::operation_aborted) break;
       // EMFILE and friends: back off briefly instead of spinning.
@@ -145,7 +150,18 @@ asio::awaitable<void> HttpServer::serve(std::shared_ptr<Connection> conn) {
     http::request_parser<http::string_body> parser;
     parser.header_limit(static_cast<uint32_t>(cfg_.max_header_bytes));
     parser.body_limit(cfg_.max_body_bytes);
-    stream.expires_after(cfg_.header_timeout);
+    // Our own timer rather than the stream's expiry, which would close the socket and leave no
+    // way to answer 408. It runs on the connection's strand and only cancels the read.
+    stream.expires_never();
+    // 0 = reading, 1 = read in time, 2 = timed out; shared because a handler already queued
+    // when the read finishes may still run.
+    auto phase = std::make_shared<int>(0);
+    asio::steady_timer deadline(stream.get_executor(), cfg_.header_timeout);
+    deadline.async_wait([conn, phase](boost::system::error_code tec) {
+      if (tec || *phase != 0) return;
+      *phase = 2;
+      conn->stream.socket().cancel();
+    });
     auto [hec, hn] = co_await http::async_read_header(stream, buffer, parser, kTuple);
     if (!hec && parser.get()[http::field::expect] == "100-continue") {
       static constexpr std::string_view k100 = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -156,7 +172,9 @@ asio::awaitable<void> HttpServer::serve(std::shared_ptr<Connection> conn) {
       auto [bec, bn] = co_await http::async_read(stream, buffer, parser, kTuple);
       ec = bec;
     }
-    stream.expires_never();
+    if (*phase == 2) ec = beast::error::timeout;
+    *phase = 1;
+    deadline.cancel();
     if (ec) {
       if (ec == http::error::body_limit) {
         co_await reject(
@@ -188,7 +206,7 @@ asio::awaitable<void> HttpServer::serve(std::shared_ptr<Connection> conn) {
 asio::awaitable<void> HttpServer::handle(std::shared_ptr<Connection> conn, Request& req) {
   auto start = Clock::now();
   ++in_flight_;
-  HttpExchange ex(conn->stream, req, cfg_.write_timeout);
+  HttpExchange ex(conn->stream, req, cfg_.write_timeout, &stopping_);
   if (stopping_) ex.set_keep_alive(false);
   std::string error;
   try {

@@ -5,7 +5,7 @@
 namespace smmf::net {
 
 void Router::add(http::verb method, std::string path, Handler h) {
-  exact_[{std::move(path), method}] = std::move(h);
+  exact_.try_emplace({std::move(path), method}, std::move(h));
 }
 
 void Router::add_prefix(http::verb method, std::string prefix, Handler h) {

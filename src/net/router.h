@@ -1,7 +1,9 @@
 #pragma once
 /// Maps (method, path) to a coroutine handler. Exact paths first, then the longest matching
 /// prefix route (for "/api/models/{name}" style paths). Unknown path: 404; known path with
-/// another method: 405. Built before the server starts, then read-only (thread-safe to share).
+/// another method: 405. When two rooms add the same route, the first added wins (so a
+/// composition root decides precedence by install order). Built before the server starts, then
+/// read-only (thread-safe to share).
 #include <functional>
 #include <map>
 #include <string>

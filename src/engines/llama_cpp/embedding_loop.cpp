@@ -1,10 +1,10 @@
 #include "engines/llama_cpp/embedding_loop.h"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <exception>
-#include <fmt/format.h>
 
 namespace smmf::engines::llama_cpp {
 
@@ -14,8 +14,10 @@ EmbeddingLoop::EmbeddingLoop(ContextPtr ctx, int max_queue)
       n_embd_(llama_model_n_embd_out(llama_get_model(ctx_.get()))),
       n_batch_(static_cast<int>(llama_n_batch(ctx_.get()))),
       n_seq_max_(static_cast<int>(llama_n_seq_max(ctx_.get()))),
+      // Models with learned positions (BERT) abort beyond their training context.
       max_input_(std::min({n_batch_, static_cast<int>(llama_n_ubatch(ctx_.get())),
-                           static_cast<int>(llama_n_ctx_seq(ctx_.get()))})),
+                           static_cast<int>(llama_n_ctx_seq(ctx_.get())),
+                           llama_model_n_ctx_train(llama_get_model(ctx_.get()))})),
       max_queue_(max_queue),
       batch_(n_batch_) {}
 
@@ -24,9 +26,9 @@ Status EmbeddingLoop::submit(std::shared_ptr<EmbedCall> call,
   std::lock_guard lock(mutex_);
   if (stopping_) return Error::unavailable("the model is being unloaded");
   if (queue_.size() >= static_cast<size_t>(max_queue_)) {
-    return Error::exhausted(fmt::format(
-        "the model is busy: {} requests are queued and max_queue is {}; retry later",
-        queue_.size(), max_queue_));
+    return Error::exhausted(
+        fmt::format("the model is busy: {} requests are queued and max_queue is {}; retry later",
+                    queue_.size(), max_queue_));
   }
   queue_.push_back(Pending{std::move(call), std::move(inputs), 0});
   wake_.notify_one();
@@ -43,17 +45,18 @@ void EmbeddingLoop::run() {
   std::vector<Taken> taken;
   for (;;) {
     taken.clear();
-    if (!take(taken)) break;
-    if (taken.empty()) continue;
+    bool keep_running = true;
     try {
-      encode(taken);
+      keep_running = take(taken);
+      if (!taken.empty()) encode(taken);
     } catch (const std::exception& e) {
       spdlog::error("llama.cpp embedding loop: {}", e.what());
       for (auto& t : taken) {
-        t.call->events.push({t.index, {}, Error::internal(fmt::format("embedding failed: {}",
-                                                                       e.what()))});
+        t.call->events.push(
+            {t.index, {}, Error::internal(fmt::format("embedding failed: {}", e.what()))});
       }
     }
+    if (!keep_running) break;
   }
   ctx_.reset();
 }

@@ -30,8 +30,7 @@ struct EmbedEvent {
 
 /// One embed call, shared by its coroutine and the inference thread.
 struct EmbedCall {
-  EmbedCall(asio::any_io_executor ex, std::shared_ptr<CancelToken> cancel_token)
-      : events(std::move(ex)), token(std::move(cancel_token)) {}
+  explicit EmbedCall(std::shared_ptr<CancelToken> cancel_token) : token(std::move(cancel_token)) {}
   bool cancelled() const {
     return abandoned.load(std::memory_order_relaxed) || (token && token->cancelled());
   }

@@ -1,9 +1,8 @@
 #include "engines/llama_cpp/generate_call.h"
 
-#include <boost/asio/this_coro.hpp>
+#include <fmt/format.h>
 
 #include <algorithm>
-#include <fmt/format.h>
 
 namespace smmf::engines::llama_cpp {
 namespace {
@@ -71,6 +70,12 @@ asio::awaitable<Result<protocol::GenerationResult>> run_generation(
     prompts.push_back(std::make_shared<const std::vector<llama_token>>(std::move(prompt)));
   }
   const int total = static_cast<int>(prompts.size()) * n;
+  if (total > loop.slots() + params.max_queue) {  // would be refused however idle the model is
+    co_return Error::invalid(
+        fmt::format("{} prompts x n = {} sequences exceed what this model can take at once ({})",
+                    prompts.size(), total, loop.slots() + params.max_queue),
+        "n");
+  }
   const int max_tokens = gen.max_tokens ? *gen.max_tokens : params.max_tokens.value_or(-1);
 
   std::vector<protocol::Choice> choices(static_cast<size_t>(total));
@@ -90,7 +95,7 @@ asio::awaitable<Result<protocol::GenerationResult>> run_generation(
     co_return result;
   }
 
-  auto call = std::make_shared<GenCall>(co_await asio::this_coro::executor, ctx.cancel);
+  auto call = std::make_shared<GenCall>(ctx.cancel);
   std::vector<GenJob> jobs;
   jobs.reserve(static_cast<size_t>(total));
   for (size_t p = 0; p < prompts.size(); ++p) {
@@ -143,7 +148,8 @@ asio::awaitable<Result<protocol::GenerationResult>> run_generation(
     }
     if (sink == nullptr || deltas.empty()) continue;
     for (const auto& d : deltas) delta_of[static_cast<size_t>(d.index)] = -1;
-    std::erase_if(deltas, [](const protocol::Delta& d) { return d.text.empty() && !d.finish_reason; });
+    std::erase_if(deltas,
+                  [](const protocol::Delta& d) { return d.text.empty() && !d.finish_reason; });
     if (deltas.empty()) continue;
     if (auto st = co_await sink->write(deltas); !st) co_return st.error();
   }

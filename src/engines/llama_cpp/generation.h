@@ -52,8 +52,7 @@ struct GenEvent {
 
 /// One chat/complete call. Cancelled when the caller's token fires or its coroutine goes away.
 struct GenCall {
-  GenCall(asio::any_io_executor ex, std::shared_ptr<CancelToken> cancel_token)
-      : events(std::move(ex)), token(std::move(cancel_token)) {}
+  explicit GenCall(std::shared_ptr<CancelToken> cancel_token) : token(std::move(cancel_token)) {}
 
   bool cancelled() const {
     return abandoned.load(std::memory_order_relaxed) || (token && token->cancelled());

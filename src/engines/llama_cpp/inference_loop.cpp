@@ -1,22 +1,24 @@
 #include "engines/llama_cpp/inference_loop.h"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <exception>
-#include <fmt/format.h>
 
 #include "engines/llama_cpp/sampler.h"
 
 namespace smmf::engines::llama_cpp {
 namespace {
 
+// Copying another sequence's cells costs a pass over its KV buffer: worth it for this many
+// prompt tokens not evaluated again.
+constexpr size_t kMinPrefixCopy = 32;
+
 size_t common_prefix(const std::vector<llama_token>& a, const std::vector<llama_token>& b) {
   const size_t n = std::min(a.size(), b.size());
-  return static_cast<size_t>(std::mismatch(a.begin(), a.begin() + static_cast<ptrdiff_t>(n),
-                                           b.begin())
-                                 .first -
-                             a.begin());
+  return static_cast<size_t>(
+      std::mismatch(a.begin(), a.begin() + static_cast<ptrdiff_t>(n), b.begin()).first - a.begin());
 }
 
 }  // namespace
@@ -28,6 +30,8 @@ InferenceLoop::InferenceLoop(ContextPtr ctx, const Tokenizer& tokenizer, LoopOpt
       options_(options),
       n_ctx_seq_(static_cast<int>(llama_n_ctx_seq(ctx_.get()))),
       n_batch_(static_cast<int>(llama_n_batch(ctx_.get()))),
+      can_copy_prefix_(!llama_model_is_recurrent(llama_get_model(ctx_.get())) &&
+                       !llama_model_is_hybrid(llama_get_model(ctx_.get()))),
       batch_(std::max(n_batch_, static_cast<int>(llama_n_seq_max(ctx_.get())))) {
   slots_.resize(llama_n_seq_max(ctx_.get()));
   for (size_t i = 0; i < slots_.size(); ++i) slots_[i].id = static_cast<int>(i);
@@ -41,9 +45,9 @@ Status InferenceLoop::submit(std::vector<GenJob> jobs) {
   if (stopping_) return Error::unavailable("the model is being unloaded");
   const size_t capacity = static_cast<size_t>(options_.max_queue + free_slots_);
   if (queue_.size() + jobs.size() > capacity) {
-    return Error::exhausted(fmt::format(
-        "the model is busy: {} sequences are queued and max_queue is {}; retry later",
-        queue_.size(), options_.max_queue));
+    return Error::exhausted(
+        fmt::format("the model is busy: {} sequences are queued and max_queue is {}; retry later",
+                    queue_.size(), options_.max_queue));
   }
   for (auto& job : jobs) queue_.push_back(std::move(job));
   wake_.notify_one();
@@ -104,31 +108,69 @@ bool InferenceLoop::admit() {
                            : Error::cancelled("the request was cancelled"));
   }
   for (auto& job : admitted) {
-    Slot& slot = pick_slot(*job.prompt);
-    start(slot, std::move(job));
+    try {
+      start(pick_slot(*job.prompt), std::move(job));
+    } catch (const std::exception& e) {
+      fail_job(job, Error::internal(fmt::format("cannot start the request: {}", e.what())));
+    }
   }
   return !(stopping && n_active_ == 0);
 }
 
+// A slot's cache is worth keeping for the conversation that built it, so: continue a cached
+// conversation if the prompt extends one; else take a slot with nothing cached; else evict the
+// slot sharing the longest prefix (least recently used on ties: shared system prompts).
 InferenceLoop::Slot& InferenceLoop::pick_slot(const std::vector<llama_token>& prompt) {
+  Slot* continuation = nullptr;
+  Slot* empty = nullptr;
   Slot* best = nullptr;
+  size_t continuation_len = 0;
   size_t best_prefix = 0;
   for (auto& slot : slots_) {
     if (slot.phase != Phase::kIdle) continue;
     const size_t prefix = common_prefix(slot.cache, prompt);
+    if (!slot.cache.empty() && prefix == slot.cache.size() && prefix > continuation_len) {
+      continuation = &slot;
+      continuation_len = prefix;
+    }
+    if (slot.cache.empty() && empty == nullptr) empty = &slot;
     if (best == nullptr || prefix > best_prefix ||
         (prefix == best_prefix && slot.last_used < best->last_used)) {
       best = &slot;
       best_prefix = prefix;
     }
   }
+  if (continuation != nullptr) return *continuation;
+  if (empty != nullptr) return *empty;
   return *best;  // admit() never admits more jobs than idle slots
 }
 
-void InferenceLoop::start(Slot& slot, GenJob job) {
-  const auto& prompt = *job.prompt;
+size_t InferenceLoop::reuse_prefix(Slot& slot, const std::vector<llama_token>& prompt) {
+  size_t keep = common_prefix(slot.cache, prompt);
+  // A sliding-window cache may have dropped the prefix's first positions: start over.
+  if (keep > 0 && llama_memory_seq_pos_min(mem_, slot.id) > 0) keep = 0;
+  if (can_copy_prefix_) {
+    // Another sequence may hold a longer prefix (a shared system prompt): copy its cells.
+    Slot* donor = nullptr;
+    size_t donor_prefix = keep + kMinPrefixCopy;
+    for (auto& other : slots_) {
+      if (&other == &slot) continue;
+      const size_t prefix = common_prefix(other.cache, prompt);
+      if (prefix >= donor_prefix && llama_memory_seq_pos_min(mem_, other.id) == 0) {
+        donor = &other;
+        donor_prefix = prefix;
+      }
+    }
+    if (donor != nullptr) {
+      llama_memory_seq_rm(mem_, slot.id, -1, -1);
+      llama_memory_seq_cp(mem_, donor->id, slot.id, -1, -1);
+      slot.cache.assign(donor->cache.begin(),
+                        donor->cache.begin() + static_cast<ptrdiff_t>(donor->cache.size()));
+      keep = donor_prefix;
+    }
+  }
   // Keep at least one prompt token to evaluate: its logits give the first sampled token.
-  size_t keep = std::min(common_prefix(slot.cache, prompt), prompt.size() - 1);
+  keep = std::min(keep, prompt.size() - 1);
   if (keep < slot.cache.size()) {
     if (!llama_memory_seq_rm(mem_, slot.id, static_cast<llama_pos>(keep), -1)) {
       llama_memory_seq_rm(mem_, slot.id, -1, -1);  // e.g. recurrent models: all or nothing
@@ -136,6 +178,12 @@ void InferenceLoop::start(Slot& slot, GenJob job) {
     }
     slot.cache.resize(keep);
   }
+  return keep;
+}
+
+void InferenceLoop::start(Slot& slot, GenJob&& job) {
+  const auto& prompt = *job.prompt;
+  const size_t keep = reuse_prefix(slot, prompt);
   slot.sampler = make_sampler(tokenizer_.vocab(), job.sampling);
   if (job.sampling.has_penalties()) {
     const size_t n = static_cast<size_t>(std::max(job.sampling.penalty_last_n, 0));
@@ -181,13 +229,13 @@ void InferenceLoop::step() {
 
 void InferenceLoop::build_batch() {
   batch_.clear();
-  const Error cancelled = Error::cancelled("the request was cancelled");
   // Generating slots first: one token each keeps every stream moving while prompts are read.
-  std::vector<Slot*> prompts;
+  auto& prompts = prompt_order_;
+  prompts.clear();
   for (auto& slot : slots_) {
     if (slot.phase == Phase::kIdle) continue;
     if (slot.job.call->cancelled()) {
-      fail(slot, cancelled);
+      fail(slot, Error::cancelled("the request was cancelled"));
       continue;
     }
     if (slot.phase == Phase::kPrompt) {
@@ -256,14 +304,14 @@ void InferenceLoop::on_token(Slot& slot, llama_token token) {
 }
 
 void InferenceLoop::finish(Slot& slot, protocol::FinishReason reason, std::string text) {
-  emit(slot.job.call, GenEvent{slot.job.index, std::move(text), reason, {}, slot.n_generated,
-                               slot.n_cached});
+  emit(slot.job.call,
+       GenEvent{slot.job.index, std::move(text), reason, {}, slot.n_generated, slot.n_cached});
   release(slot);
 }
 
 void InferenceLoop::fail(Slot& slot, Error error) {
-  emit(slot.job.call, GenEvent{slot.job.index, {}, {}, std::move(error), slot.n_generated,
-                               slot.n_cached});
+  emit(slot.job.call,
+       GenEvent{slot.job.index, {}, {}, std::move(error), slot.n_generated, slot.n_cached});
   release(slot);
 }
 

@@ -2,11 +2,12 @@
 /// The continuous-batching generation loop of one llama_context, in the spirit of llama-server.
 ///
 /// `parallel` slots (sequence ids). A job waiting in the FIFO is admitted into a free slot at
-/// the next step, preferring the slot whose cached tokens share the longest prefix with its
-/// prompt (only the rest is evaluated). Each step builds one batch: one sampled token per
-/// generating slot, then prompt tokens of slots still reading their prompt, up to batch_size,
-/// so long prompts interleave with decoding. After the decode every slot that has logits
-/// samples, detokenizes and checks EOG / stop strings / max_tokens / a full context.
+/// the next step, preferring the slot whose cached tokens its prompt continues (only the rest is
+/// evaluated; a long prefix cached by another slot, e.g. a system prompt, is copied over). Each
+/// step builds one batch: one sampled token per generating slot, then prompt tokens of slots still
+/// reading their prompt, up to batch_size, so long prompts interleave with decoding. After the
+/// decode every slot that has logits samples, detokenizes and checks EOG / stop strings /
+/// max_tokens / a full context.
 ///
 /// Threading: run() is the body of the one inference thread, which alone touches the context.
 /// submit(), stop(), active() are thread-safe and never wait on that thread. Events go out
@@ -74,7 +75,10 @@ class InferenceLoop {
 
   bool admit();  ///< false when stopping and nothing runs any more
   Slot& pick_slot(const std::vector<llama_token>& prompt);
-  void start(Slot& slot, GenJob job);
+  /// Trims `slot`'s cache to the prompt's longest reusable prefix (maybe copied from another
+  /// sequence) and returns its length (always < prompt.size()).
+  size_t reuse_prefix(Slot& slot, const std::vector<llama_token>& prompt);
+  void start(Slot& slot, GenJob&& job);  ///< moves from `job` only if nothing throws
   void step();
   void build_batch();
   void sample_outputs();
@@ -94,13 +98,15 @@ class InferenceLoop {
   LoopOptions options_;
   int n_ctx_seq_ = 0;
   int n_batch_ = 0;
+  bool can_copy_prefix_ = false;  ///< seq_cp copies a prefix (not for recurrent state)
   Batch batch_;
   std::vector<Slot> slots_;
   int n_active_ = 0;  ///< inference thread only
   uint64_t clock_ = 0;
   std::vector<std::shared_ptr<GenCall>> touched_;  ///< calls with staged events this step
-  std::string piece_;              ///< scratch: bytes of the token being detokenized
-  std::string out_;                ///< scratch: text released by a TextStream
+  std::vector<Slot*> prompt_order_;                ///< scratch: slots reading their prompt
+  std::string piece_;  ///< scratch: bytes of the token being detokenized
+  std::string out_;    ///< scratch: text released by a TextStream
 
   std::mutex mutex_;  ///< guards the members below
   std::condition_variable wake_;

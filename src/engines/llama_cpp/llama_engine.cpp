@@ -1,10 +1,9 @@
 #include "engines/llama_cpp/llama_engine.h"
 
-#include <boost/asio/this_coro.hpp>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <cmath>
-#include <fmt/format.h>
 
 #include "engines/llama_cpp/generate_call.h"
 #include "engines/llama_cpp/model_runtime.h"
@@ -14,9 +13,12 @@ namespace {
 
 std::string_view serves(protocol::ModelType t) {
   switch (t) {
-    case protocol::ModelType::kLlm: return "chat and completions";
-    case protocol::ModelType::kEmbedding: return "embeddings";
-    case protocol::ModelType::kReranker: return "reranking";
+    case protocol::ModelType::kLlm:
+      return "chat and completions";
+    case protocol::ModelType::kEmbedding:
+      return "embeddings";
+    case protocol::ModelType::kReranker:
+      return "reranking";
   }
   return "nothing";
 }
@@ -74,8 +76,7 @@ asio::awaitable<Status> LlamaEngine::load() {
     if (expected == State::kReady) co_return Status{};
     co_return Error::unavailable("the model is already being loaded or unloaded");
   }
-  auto ex = co_await asio::this_coro::executor;
-  auto loaded = std::make_shared<Mailbox<Status>>(ex);
+  auto loaded = std::make_shared<Mailbox<Status>>();
   auto rt = ModelRuntime::start(params_, [loaded](Status s) { loaded->push(std::move(s)); });
   std::vector<Status> outcome;
   co_await loaded->wait(outcome);
@@ -92,8 +93,7 @@ asio::awaitable<Status> LlamaEngine::load() {
   state_ = State::kReady;
   spdlog::info("llama.cpp: loaded {} ({}, context {} per sequence{})", params_.path,
                protocol::to_string(params_.type), rt->context_length(),
-               rt->tokenizer().uses_fallback_template() &&
-                       params_.type == protocol::ModelType::kLlm
+               rt->tokenizer().uses_fallback_template() && params_.type == protocol::ModelType::kLlm
                    ? ", ChatML chat template"
                    : "");
   co_return Status{};
@@ -108,7 +108,7 @@ asio::awaitable<void> LlamaEngine::unload() {
     std::lock_guard lock(mutex_);
     rt = std::move(runtime_);
   }
-  auto exited = std::make_shared<Mailbox<int>>(co_await asio::this_coro::executor);
+  auto exited = std::make_shared<Mailbox<int>>();
   rt->stop([exited] { exited->push(0); });
   std::vector<int> done;
   co_await exited->wait(done);
@@ -121,8 +121,8 @@ Result<std::shared_ptr<ModelRuntime>> LlamaEngine::runtime_for(protocol::ModelTy
                                                                std::string_view what) const {
   if (params_.type != wanted) {
     return Error::unsupported(fmt::format("this is a {} model: it serves {}, not {}",
-                                          protocol::to_string(params_.type),
-                                          serves(params_.type), what));
+                                          protocol::to_string(params_.type), serves(params_.type),
+                                          what));
   }
   std::lock_guard lock(mutex_);
   if (state_.load() != State::kReady || !runtime_) {
@@ -168,9 +168,9 @@ asio::awaitable<Result<protocol::EmbeddingResult>> LlamaEngine::embed(
   if (req.inputs.empty()) co_return Error::invalid("input must not be empty", "input");
   const int dims = req.dimensions.value_or(0);
   if (req.dimensions && (dims < 1 || dims > loop.embedding_size())) {
-    co_return Error::invalid(fmt::format("dimensions must be between 1 and {} for this model",
-                                         loop.embedding_size()),
-                             "dimensions");
+    co_return Error::invalid(
+        fmt::format("dimensions must be between 1 and {} for this model", loop.embedding_size()),
+        "dimensions");
   }
   protocol::EmbeddingResult result;
   std::vector<std::vector<llama_token>> inputs;
@@ -189,7 +189,7 @@ asio::awaitable<Result<protocol::EmbeddingResult>> LlamaEngine::embed(
     result.prompt_tokens += static_cast<int>(tokens.size());
     inputs.push_back(std::move(tokens));
   }
-  auto call = std::make_shared<EmbedCall>(co_await asio::this_coro::executor, ctx.cancel);
+  auto call = std::make_shared<EmbedCall>(ctx.cancel);
   if (auto st = loop.submit(call, std::move(inputs)); !st) co_return st.error();
   AbandonOnExit guard{call};
 

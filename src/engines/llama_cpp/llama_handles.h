@@ -51,6 +51,24 @@ class Batch {
   int capacity_;
 };
 
+/// ggml CPU thread pools attached to one context, as llama-server does: their hybrid polling
+/// behaves well when cores are shared, where OpenMP's spinning barriers can stall decoding by
+/// orders of magnitude. Must outlive the context (destroy the context first).
+class CpuThreadPools {
+ public:
+  /// Attaches pools of `n_threads` (single-token decode) and `n_threads_batch` threads; on
+  /// failure the context keeps llama.cpp's default (OpenMP) threading.
+  CpuThreadPools(llama_context* ctx, int n_threads, int n_threads_batch);
+  ~CpuThreadPools();
+  CpuThreadPools(const CpuThreadPools&) = delete;
+  CpuThreadPools& operator=(const CpuThreadPools&) = delete;
+
+ private:
+  ggml_threadpool_t pool_ = nullptr;
+  ggml_threadpool_t pool_batch_ = nullptr;
+  void (*free_)(ggml_threadpool_t) = nullptr;
+};
+
 /// llama_backend_init once per process, and llama.cpp's log routed to spdlog (debug level, so it
 /// does not spam stderr). Thread-safe, idempotent.
 void init_llama_backend();

@@ -1,11 +1,11 @@
 #include "engines/llama_cpp/llama_params.h"
 
+#include <fmt/format.h>
 #include <boost/json.hpp>
 
 #include <algorithm>
 #include <array>
 #include <filesystem>
-#include <fmt/format.h>
 #include <limits>
 #include <span>
 #include <string_view>

@@ -26,18 +26,19 @@ struct LlamaParams {
   int parallel = 0;
   int threads = 0;        ///< 0 = hardware concurrency
   int threads_batch = 0;  ///< 0 = threads
-  int batch_size = 2048;  ///< logical batch (tokens per decode step); embeddings: 0 = ctx_size
-  int ubatch_size = 512;  ///< physical batch; forced to batch_size for embedding models
+  int batch_size = 0;   ///< logical batch (tokens per decode step); 0 = 2048 (llm), ctx (embedding)
+  int ubatch_size = 0;  ///< physical batch; 0 = 512; embedding models always use batch_size
   std::optional<bool> mmap;
   std::optional<bool> mlock;
   int n_gpu_layers = -1;  ///< -1 = all
   FlashAttn flash_attn = FlashAttn::kAuto;
-  std::string cache_type_k = "f16";  ///< f32 | f16 | bf16 | q8_0 | q4_0 | q4_1 | iq4_nl | q5_0 | q5_1
+  std::string cache_type_k =
+      "f16";  ///< f32 | f16 | bf16 | q8_0 | q4_0 | q4_1 | iq4_nl | q5_0 | q5_1
   std::string cache_type_v = "f16";
   bool kv_unified = false;  ///< one KV buffer shared by all sequences (llm)
   int max_queue = 256;      ///< queued sequences beyond the free slots; more -> kResourceExhausted
-  std::optional<uint32_t> seed;       ///< default sampling seed; unset = random per request
-  std::optional<int> max_tokens;      ///< default max_tokens; unset = until the context is full
+  std::optional<uint32_t> seed;   ///< default sampling seed; unset = random per request
+  std::optional<int> max_tokens;  ///< default max_tokens; unset = until the context is full
 };
 
 /// Validates `cfg` (type, path exists, params keys and types).

@@ -1,10 +1,10 @@
 #include "engines/llama_cpp/model_runtime.h"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <exception>
-#include <fmt/format.h>
 #include <map>
 #include <string>
 
@@ -19,9 +19,9 @@ constexpr int kDefaultUbatch = 512;
 
 ggml_type cache_type(const std::string& name) {
   static const std::map<std::string, ggml_type, std::less<>> kTypes = {
-      {"f32", GGML_TYPE_F32},   {"f16", GGML_TYPE_F16},       {"bf16", GGML_TYPE_BF16},
-      {"q8_0", GGML_TYPE_Q8_0}, {"q4_0", GGML_TYPE_Q4_0},     {"q4_1", GGML_TYPE_Q4_1},
-      {"q5_0", GGML_TYPE_Q5_0}, {"q5_1", GGML_TYPE_Q5_1},     {"iq4_nl", GGML_TYPE_IQ4_NL}};
+      {"f32", GGML_TYPE_F32},   {"f16", GGML_TYPE_F16},   {"bf16", GGML_TYPE_BF16},
+      {"q8_0", GGML_TYPE_Q8_0}, {"q4_0", GGML_TYPE_Q4_0}, {"q4_1", GGML_TYPE_Q4_1},
+      {"q5_0", GGML_TYPE_Q5_0}, {"q5_1", GGML_TYPE_Q5_1}, {"iq4_nl", GGML_TYPE_IQ4_NL}};
   auto it = kTypes.find(name);
   return it == kTypes.end() ? GGML_TYPE_F16 : it->second;  // parse_llama_params checked it
 }
@@ -36,7 +36,9 @@ llama_load_mode load_mode(const LlamaParams& p) {
   return LLAMA_LOAD_MODE_NONE;
 }
 
-int default_threads() { return std::max(1, static_cast<int>(std::thread::hardware_concurrency())); }
+int default_threads() {
+  return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+}
 
 // One decode so that the first request does not pay for graph allocation and page faults.
 void warm_up(llama_context* ctx, const llama_vocab* vocab) {
@@ -54,9 +56,8 @@ void warm_up(llama_context* ctx, const llama_vocab* vocab) {
 std::shared_ptr<ModelRuntime> ModelRuntime::start(const LlamaParams& params,
                                                   std::function<void(Status)> on_loaded) {
   std::shared_ptr<ModelRuntime> rt(new ModelRuntime(params));
-  rt->thread_ = std::thread([raw = rt.get(), cb = std::move(on_loaded)]() mutable {
-    raw->thread_main(std::move(cb));
-  });
+  rt->thread_ = std::thread(
+      [raw = rt.get(), cb = std::move(on_loaded)]() mutable { raw->thread_main(std::move(cb)); });
   return rt;
 }
 
@@ -94,6 +95,7 @@ void ModelRuntime::thread_main(std::function<void(Status)> on_loaded) {
     std::lock_guard lock(mutex_);
     generation_.reset();
     embeddings_.reset();
+    pools_.reset();
     tokenizer_.reset();
     model_.reset();
   }
@@ -122,12 +124,14 @@ Status ModelRuntime::open() {
         "llama.cpp could not load '{}' (not a GGUF model, or an unsupported architecture)",
         params_.path));
   }
-  tokenizer_.emplace(model_.get());
+  tokenizer_.emplace(model_.get(), params_.type == protocol::ModelType::kLlm);
   vocab_size_ = llama_vocab_n_tokens(tokenizer_->vocab());
   embedding_size_ = llama_model_n_embd_out(model_.get());
 
   auto ctx = create_context();
   if (!ctx) return ctx.error();
+  pools_ = std::make_unique<CpuThreadPools>(ctx->get(), llama_n_threads(ctx->get()),
+                                            llama_n_threads_batch(ctx->get()));
   warm_up(ctx->get(), tokenizer_->vocab());
   context_length_ = static_cast<int>(llama_n_ctx_seq(ctx->get()));
 
@@ -181,8 +185,9 @@ Result<ContextPtr> ModelRuntime::create_context() {
     cp.n_seq_max = static_cast<uint32_t>(parallel);
     cp.kv_unified = true;
     cp.embeddings = true;
-    cp.pooling_type = params_.type == protocol::ModelType::kReranker ? LLAMA_POOLING_TYPE_RANK
-                                                                     : LLAMA_POOLING_TYPE_UNSPECIFIED;
+    cp.pooling_type = params_.type == protocol::ModelType::kReranker
+                          ? LLAMA_POOLING_TYPE_RANK
+                          : LLAMA_POOLING_TYPE_UNSPECIFIED;
   }
   ContextPtr ctx(llama_init_from_model(model_.get(), cp));
   if (!ctx) {
@@ -192,9 +197,11 @@ Result<ContextPtr> ModelRuntime::create_context() {
         params_.path, cp.n_ctx, cp.n_batch, cp.n_seq_max));
   }
   if (!llm && llama_pooling_type(ctx.get()) == LLAMA_POOLING_TYPE_NONE) {
-    return Error::invalid(fmt::format(
-        "'{}' has no pooling type (mean, cls, last or rank): it cannot serve embeddings",
-        params_.path), "type");
+    return Error::invalid(
+        fmt::format(
+            "'{}' has no pooling type (mean, cls, last or rank): it cannot serve embeddings",
+            params_.path),
+        "type");
   }
   return ctx;
 }

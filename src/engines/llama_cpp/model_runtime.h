@@ -34,7 +34,7 @@ class ModelRuntime {
   const Tokenizer& tokenizer() const { return *tokenizer_; }
   InferenceLoop* generation() const { return generation_.get(); }  ///< null unless llm
   EmbeddingLoop* embeddings() const { return embeddings_.get(); }  ///< null unless embedding
-  int context_length() const { return context_length_; }  ///< tokens per sequence
+  int context_length() const { return context_length_; }           ///< tokens per sequence
   int embedding_size() const { return embedding_size_; }
   int vocab_size() const { return vocab_size_; }
 
@@ -53,6 +53,7 @@ class ModelRuntime {
   LlamaParams params_;
   ModelPtr model_;
   std::optional<Tokenizer> tokenizer_;
+  std::unique_ptr<CpuThreadPools> pools_;  ///< declared before the loops: outlives the context
   std::unique_ptr<InferenceLoop> generation_;
   std::unique_ptr<EmbeddingLoop> embeddings_;
   int context_length_ = 0;

@@ -9,14 +9,14 @@ SamplerPtr make_sampler(const llama_vocab* vocab, const SamplingConfig& c) {
   llama_sampler* s = chain.get();
   const int32_t n_vocab = llama_vocab_n_tokens(vocab);
   if (!c.logit_bias.empty()) {
-    llama_sampler_chain_add(s, llama_sampler_init_logit_bias(
-                                   n_vocab, static_cast<int32_t>(c.logit_bias.size()),
-                                   c.logit_bias.data()));
+    llama_sampler_chain_add(
+        s, llama_sampler_init_logit_bias(n_vocab, static_cast<int32_t>(c.logit_bias.size()),
+                                         c.logit_bias.data()));
   }
   if (c.has_penalties()) {
-    llama_sampler_chain_add(s, llama_sampler_init_penalties(n_vocab, c.penalty_last_n,
-                                                            c.repeat_penalty, c.frequency_penalty,
-                                                            c.presence_penalty));
+    llama_sampler_chain_add(
+        s, llama_sampler_init_penalties(n_vocab, c.penalty_last_n, c.repeat_penalty,
+                                        c.frequency_penalty, c.presence_penalty));
   }
   if (c.temperature <= 0.0f) {
     llama_sampler_chain_add(s, llama_sampler_init_greedy());

@@ -9,7 +9,7 @@ namespace {
 constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
 
 struct LeadInfo {
-  int length = 0;  ///< 0: not a valid lead byte
+  int length = 0;                ///< 0: not a valid lead byte
   uint8_t lo = 0x80, hi = 0xBF;  ///< allowed range of the second byte
 };
 

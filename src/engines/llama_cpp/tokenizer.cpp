@@ -18,19 +18,21 @@ const char* template_role(const std::string& role) {
 
 }  // namespace
 
-Tokenizer::Tokenizer(const llama_model* model) : vocab_(llama_model_get_vocab(model)) {
+Tokenizer::Tokenizer(const llama_model* model, bool chat) : vocab_(llama_model_get_vocab(model)) {
+  if (!chat) return;
   const char* tmpl = llama_model_chat_template(model, nullptr);
   if (tmpl == nullptr) {
     spdlog::warn("llama.cpp: the model has no chat template; chat uses ChatML");
     return;
   }
   // Probe with a tiny conversation: < 0 means llama.cpp does not recognise the template.
-  const std::array<protocol::ChatMessage, 2> probe = {
-      protocol::ChatMessage{"system", "s", {}}, protocol::ChatMessage{"user", "u", {}}};
+  const std::array<protocol::ChatMessage, 2> probe = {protocol::ChatMessage{"system", "s", {}},
+                                                      protocol::ChatMessage{"user", "u", {}}};
   std::string out;
   if (apply_template(tmpl, probe, out) < 0) {
-    spdlog::warn("llama.cpp: the model's chat template is not one llama.cpp recognises; chat "
-                 "uses ChatML");
+    spdlog::warn(
+        "llama.cpp: the model's chat template is not one llama.cpp recognises; chat "
+        "uses ChatML");
     return;
   }
   template_ = tmpl;

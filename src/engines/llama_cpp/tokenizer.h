@@ -16,9 +16,9 @@ namespace smmf::engines::llama_cpp {
 
 class Tokenizer {
  public:
-  /// Reads the model's chat template; if there is none or llama.cpp does not recognise it,
-  /// chat() uses ChatML and `uses_fallback_template()` is true.
-  explicit Tokenizer(const llama_model* model);
+  /// With `chat`, reads the model's chat template (and warns once if there is none or llama.cpp
+  /// does not recognise it: render_chat() then uses ChatML).
+  Tokenizer(const llama_model* model, bool chat);
 
   std::vector<llama_token> tokenize(std::string_view text, bool add_special,
                                     bool parse_special) const;

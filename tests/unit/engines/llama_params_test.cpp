@@ -97,16 +97,16 @@ TEST_F(LlamaParamsTest, UnknownKeyNamesOriginAndKey) {
 }
 
 TEST_F(LlamaParamsTest, IllTypedValues) {
-  for (auto [key, value] : std::vector<std::pair<std::string, boost::json::value>>{
-           {"ctx_size", "big"},
-           {"parallel", 0},
-           {"parallel", 1.5},
-           {"mmap", 1},
-           {"flash_attn", "maybe"},
-           {"cache_type_k", "q3"},
-           {"seed", -1},
-           {"max_tokens", 0},
-           {"max_queue", -5}}) {
+  for (auto [key, value] :
+       std::vector<std::pair<std::string, boost::json::value>>{{"ctx_size", "big"},
+                                                               {"parallel", 0},
+                                                               {"parallel", 1.5},
+                                                               {"mmap", 1},
+                                                               {"flash_attn", "maybe"},
+                                                               {"cache_type_k", "q3"},
+                                                               {"seed", -1},
+                                                               {"max_tokens", 0},
+                                                               {"max_queue", -5}}) {
     auto p = parse_llama_params(config({{key, value}}));
     ASSERT_FALSE(p) << key;
     EXPECT_EQ(p.error().code, ErrorCode::kInvalidArgument) << key;

@@ -187,8 +187,8 @@ TEST(TextStream, MultibyteCharBeforeStop) {
 
 TEST(TextStream, EveryEmissionIsValidUtf8) {
   TextStream s({"zz"});
-  const std::vector<std::string> pieces = {"\xF0", "\x9F", "\x98", "\x80", "z", "\xC3", "\xA9",
-                                           "y",    "\xE2", "\x82"};
+  const std::vector<std::string> pieces = {"\xF0", "\x9F", "\x98", "\x80", "z",
+                                           "\xC3", "\xA9", "y",    "\xE2", "\x82"};
   auto run = feed(s, pieces);
   for (const auto& e : run.emitted) EXPECT_EQ(utf8_complete_prefix(e), e.size()) << e;
   // The trailing incomplete "€" is dropped at the end; the held "z" is released.

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+
 namespace smmf::net {
 namespace {
 
@@ -33,6 +37,22 @@ TEST(Router, ExactPrefixAndMethods) {
   EXPECT_NE(models_prefix, h);
   EXPECT_EQ(r.find(http::verb::get, "/nope", h), Router::Match::kNoPath);
   EXPECT_EQ(r.find(http::verb::delete_, "/v1/models/abc", h), Router::Match::kNoMethod);
+}
+
+TEST(Router, FirstRegistrationWins) {
+  int hit = 0;
+  Router r;
+  r.add(http::verb::get, "/healthz", tagged(&hit, 1));
+  r.add(http::verb::get, "/healthz", tagged(&hit, 2));
+  const Handler* h = nullptr;
+  ASSERT_EQ(r.find(http::verb::get, "/healthz", h), Router::Match::kFound);
+  asio::io_context ioc;
+  beast::tcp_stream stream(ioc);
+  Request req;
+  HttpExchange ex(stream, req, std::chrono::seconds(1));
+  asio::co_spawn(ioc, (*h)(ex), asio::detached);
+  ioc.run();
+  EXPECT_EQ(hit, 1);
 }
 
 }  // namespace

@@ -1,0 +1,89 @@
+#include "controller/errors.h"
+
+#include "protocol/openai_json.h"
+
+namespace smmf::controller {
+using boost::beast::http::status;
+
+namespace {
+
+struct Mapped {
+  status st;
+  std::string_view type;
+  std::string_view code;
+};
+
+Mapped map(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kInvalidArgument:
+      return {status::bad_request, "invalid_request_error", ""};
+    case ErrorCode::kNotFound:
+      return {status::not_found, "invalid_request_error", "not_found"};
+    case ErrorCode::kAlreadyExists:
+      return {status::conflict, "invalid_request_error", "conflict"};
+    case ErrorCode::kUnavailable:
+      return {status::service_unavailable, "service_unavailable_error", "unavailable"};
+    case ErrorCode::kUnauthenticated:
+      return {status::unauthorized, "authentication_error", "invalid_api_key"};
+    case ErrorCode::kPermissionDenied:
+      return {status::forbidden, "permission_error", "permission_denied"};
+    case ErrorCode::kResourceExhausted:
+      return {status::too_many_requests, "rate_limit_error", "rate_limit_exceeded"};
+    case ErrorCode::kDeadlineExceeded:
+      return {status::gateway_timeout, "timeout_error", "timeout"};
+    case ErrorCode::kCancelled:
+      return {static_cast<status>(499), "cancelled_error", "client_closed_request"};
+    case ErrorCode::kInternal:
+      return {status::internal_server_error, "server_error", ""};
+    case ErrorCode::kUnsupported:
+      return {status::bad_request, "invalid_request_error", "unsupported"};
+    case ErrorCode::kPayloadTooLarge:
+      return {status::payload_too_large, "invalid_request_error", "payload_too_large"};
+  }
+  return {status::internal_server_error, "server_error", ""};
+}
+
+}  // namespace
+
+status error_status(ErrorCode code) {
+  return map(code).st;
+}
+
+boost::json::object error_body(const Error& e) {
+  Mapped m = map(e.code);
+  return protocol::error_json(e.message, m.type, e.param, m.code);
+}
+
+boost::json::object error_body(status s, std::string_view message) {
+  std::string_view type = "invalid_request_error";
+  std::string_view code;
+  switch (s) {
+    case status::not_found:
+      code = "not_found";
+      break;
+    case status::method_not_allowed:
+      code = "method_not_allowed";
+      break;
+    case status::payload_too_large:
+      code = "payload_too_large";
+      break;
+    case status::request_header_fields_too_large:
+      code = "header_too_large";
+      break;
+    case status::request_timeout:
+      code = "request_timeout";
+      break;
+    case status::service_unavailable:
+      type = "service_unavailable_error";
+      code = "unavailable";
+      break;
+    case status::internal_server_error:
+      type = "server_error";
+      break;
+    default:
+      break;
+  }
+  return protocol::error_json(message, type, "", code);
+}
+
+}  // namespace smmf::controller
