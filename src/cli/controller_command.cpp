@@ -79,7 +79,13 @@ int run_controller(const ControllerOptions& opts) {
   }
 
   asio::io_context ioc;
-  registry::MemoryRegistry registry(cfg->controller.snapshot_file);
+  registry::MemoryRegistry::Options reg_opts;
+  reg_opts.snapshot_file = cfg->controller.snapshot_file;
+  reg_opts.first_revision =
+      static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count());
+  registry::MemoryRegistry registry(reg_opts);
   net::ClientOptions client_opts;
   client_opts.connect_timeout = std::chrono::seconds(5);
   auto client = std::make_shared<net::HttpClient>(ioc.get_executor(), client_opts);

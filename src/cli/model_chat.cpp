@@ -84,7 +84,9 @@ asio::awaitable<Status> stream_reply(net::HttpClient& http, const net::Url& api,
   net::ResponseStream& stream = **opened;
   if (stream.status() != 200) {
     auto rest = co_await stream.read_all();
-    co_return Error::unavailable(error_message(stream.status(), rest ? *rest : std::string()));
+    // Named, not a ?: temporary in the co_return: GCC 12 may destroy that twice.
+    std::string text = rest ? std::move(*rest) : std::string();
+    co_return Error::unavailable(error_message(stream.status(), text));
   }
   protocol::SseParser parser;
   std::vector<protocol::SseEvent> events;

@@ -151,7 +151,8 @@ asio::awaitable<Result<json::array>> list_instances(net::HttpClient& http,
                                                     const net::Url& controller, std::string model) {
   std::string target = "/api/v1/instances";
   if (!model.empty()) target += "?model=" + pct_encode(model);
-  auto res = co_await http.send(controller, net::ClientRequest::get(std::move(target)));
+  net::ClientRequest request = net::ClientRequest::get(std::move(target));
+  auto res = co_await http.send(controller, std::move(request));
   if (!res) co_return transport_error(res.error(), controller);
   if (res->status != 200)
     co_return Error::unavailable(fmt::format("the controller at {} answered: {}",
@@ -171,7 +172,9 @@ asio::awaitable<Result<json::array>> list_instances(net::HttpClient& http,
 asio::awaitable<Result<ActionReply>> model_action(net::HttpClient& http, const net::Url& controller,
                                                   ActionRequest req) {
   std::string body = req.action == ModelAction::kScale ? scale_body(req.replicas) : std::string();
-  auto res = co_await http.send(controller, net::ClientRequest::post(action_target(req), body));
+  // Named locals, not temporaries, in co_await expressions: GCC 12 may destroy those twice.
+  net::ClientRequest request = net::ClientRequest::post(action_target(req), std::move(body));
+  auto res = co_await http.send(controller, std::move(request));
   if (!res) co_return transport_error(res.error(), controller);
   co_return action_reply(res->status, res->body);
 }

@@ -35,7 +35,7 @@ void add_list(CLI::App& model, ModelOptions& o) {
 void add_action(CLI::App& model, ModelOptions& o, const std::string& name,
                 const std::string& description) {
   auto* cmd = add_sub(model, o, name, description);
-  cmd->add_option("name", o.name, "Model name")->required();
+  cmd->add_option("NAME", o.name, "Model name")->required();
   cmd->add_option("--worker", o.worker,
                   "Only on this worker (its id or address; default: every worker hosting it)");
   if (name == "scale")
@@ -51,7 +51,7 @@ void add_chat(CLI::App& model, ModelOptions& o) {
       "token count, latency and speed. Commands: /system TEXT, /clear, /help, /exit.\n"
       "Reads stdin line by line, so input can be piped.");
   cmd->callback([&o] { o.command = "chat"; });
-  cmd->add_option("name", o.chat.model, "Model name")->required();
+  cmd->add_option("NAME", o.chat.model, "Model name")->required();
   cmd->add_option("--api", o.chat.api,
                   "OpenAI API URL: `smmf serve` or `smmf start apiserver` (default: $SMMF_API, "
                   "else http://127.0.0.1:8000)");

@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <thread>
 
-#include "gateway/error_map.h"
+#include "protocol/http_errors.h"
 
 namespace smmf::cli {
 
@@ -47,7 +47,7 @@ std::shared_ptr<net::HttpServer> make_server(boost::asio::io_context& ioc, const
   return std::make_shared<net::HttpServer>(
       ioc, cfg.server, std::move(router),
       [](net::http::status s, std::string_view msg) -> boost::json::value {
-        return gateway::error_body(s, msg);
+        return protocol::error_body(s, msg);
       },
       cfg.log.access_log ? net::HttpServer::AccessLog(access_log) : nullptr);
 }

@@ -15,10 +15,10 @@
 #include "controller/controller_routes.h"
 #include "engines/engine_factory.h"
 #include "gateway/cluster_directory.h"
-#include "gateway/error_map.h"
 #include "gateway/openai_routes.h"
 #include "gateway/remote_instance.h"
 #include "net/http_client.h"
+#include "protocol/http_errors.h"
 #include "registry/memory_registry.h"
 #include "worker/local_engine.h"
 #include "worker/registrar.h"
@@ -153,9 +153,7 @@ int run_serve(const ServeOptions& opts) {
     return {};
   };
   gateway::OpenAiRoutes api(directory, gw);
-  worker::WorkerRoutes manage(
-      models, [](const Error& e) -> boost::json::value { return gateway::error_body(e); },
-      gateway::error_status);
+  worker::WorkerRoutes manage(models);
   auto router = std::make_shared<net::Router>();
   // First installed wins: the API's /healthz (ready when the models run) over the controller's,
   // and the worker's own /api/v1/models actions over the controller's relay of the same paths,

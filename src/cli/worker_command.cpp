@@ -12,10 +12,10 @@
 
 #include "common/log.h"
 #include "engines/engine_factory.h"
-#include "gateway/error_map.h"
 #include "gateway/local_directory.h"
 #include "gateway/openai_routes.h"
 #include "net/http_client.h"
+#include "protocol/http_errors.h"
 #include "worker/registrar.h"
 #include "worker/worker_routes.h"
 
@@ -98,9 +98,7 @@ int run_worker(const WorkerOptions& o) {
   gw.max_retries = 0;  // replicas inside one worker are balanced by the ModelManager
   gw.ready = [] { return Status{}; };  // a live worker is healthy; model states are in the registry
   gateway::OpenAiRoutes api(directory, gw);
-  worker::WorkerRoutes manage(
-      models, [](const Error& e) -> boost::json::value { return gateway::error_body(e); },
-      gateway::error_status);
+  worker::WorkerRoutes manage(models);
   auto router = std::make_shared<net::Router>();
   api.install(*router);
   manage.install(*router);

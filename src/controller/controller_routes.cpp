@@ -15,10 +15,12 @@
 #include <map>
 #include <set>
 
-#include "controller/errors.h"
+#include "protocol/http_errors.h"
 #include "protocol/openai_json.h"
 
 namespace smmf::controller {
+using protocol::error_body;
+using protocol::error_status;
 namespace json = boost::json;
 using net::http::status;
 using net::http::verb;
@@ -37,7 +39,7 @@ int64_t unix_ms() {
 
 asio::awaitable<void> send_error(net::HttpExchange& ex, const Error& e) {
   ex.add_log_field("error", fmt::format("\"{}\"", e.message));
-  co_await ex.send_json(error_status(e.code), error_body(e));
+  co_await ex.send_json(error_status(e), error_body(e));
 }
 
 int hex_value(char c) {
@@ -251,7 +253,7 @@ asio::awaitable<RelayResult> relay_one(std::shared_ptr<net::HttpClient> client, 
   auto res = co_await client->send(*url, net::ClientRequest::post(std::move(target), body));
   if (!res) {
     const Error& e = res.error().error;
-    r.status = static_cast<unsigned>(error_status(e.code));
+    r.status = static_cast<unsigned>(error_status(e));
     r.body = error_body(e);
     spdlog::warn("relay to worker {} ({}) failed: {}", t.worker, t.address, e.message);
     co_return r;

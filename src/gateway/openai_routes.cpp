@@ -6,7 +6,7 @@
 #include <chrono>
 #include <random>
 
-#include "gateway/error_map.h"
+#include "protocol/http_errors.h"
 #include "protocol/sse.h"
 
 #include <spdlog/spdlog.h>
@@ -120,11 +120,12 @@ auto with_retries(HttpExchange& ex, ModelDirectory& dir, const GatewayOptions& o
   for (int attempt = 0;; ++attempt) {
     auto pick = dir.pick(model, hints);
     if (!pick) co_return last ? *last : pick.error();
-    if (attempt == 0) ex.add_log_field("instance", pick->instance);
     auto result = co_await fn(*pick);
     dir.report(*pick, status_of(result));
-    if (result || !retryable(result.error()) || !may_retry() || attempt >= opts.max_retries)
+    if (result || !retryable(result.error()) || !may_retry() || attempt >= opts.max_retries) {
+      ex.add_log_field("instance", pick->instance);  // the one that answered
       co_return result;
+    }
     spdlog::warn("{} failed on instance {}: {}; retrying on another instance", model,
                  pick->instance, result.error().message);
     ex.add_log_field("retry", pick->instance);
@@ -216,7 +217,8 @@ asio::awaitable<void> generate(HttpExchange& ex, ModelDirectory& dir, const Gate
       ex.set_keep_alive(false);
       co_return;
     }
-    std::string tail = protocol::format_sse(json::serialize(error_body(result.error())), "error");
+    std::string tail =
+        protocol::format_sse(json::serialize(protocol::error_body(result.error())), "error");
     if (co_await ex.write_chunk(tail)) co_await ex.end_stream();
     ex.set_keep_alive(false);
     co_return;
@@ -238,7 +240,7 @@ asio::awaitable<void> generate(HttpExchange& ex, ModelDirectory& dir, const Gate
 
 asio::awaitable<void> send_error(HttpExchange& ex, const Error& e) {
   ex.add_log_field("error", fmt::format("\"{}\"", e.message));
-  co_await ex.send_json(error_status(e), error_body(e));
+  co_await ex.send_json(protocol::error_status(e), protocol::error_body(e));
 }
 
 OpenAiRoutes::OpenAiRoutes(ModelDirectory& directory, GatewayOptions options)

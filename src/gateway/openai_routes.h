@@ -2,8 +2,8 @@
 /// The OpenAI-compatible HTTP API: /v1/models, /v1/chat/completions, /v1/completions,
 /// /v1/embeddings, /healthz. Parses and validates at the edge, picks an instance from the
 /// ModelDirectory, calls its Engine, and writes JSON or SSE. Errors use the OpenAI shape
-/// (error_map.h). Streams start lazily: an error before the first token is a plain JSON error
-/// with its status; an error after it ends the stream with an SSE error event and no [DONE].
+/// (protocol/http_errors.h). Streams start lazily: an error before the first token is a plain JSON
+/// error with its status; an error after it ends the stream with an SSE error event and no [DONE].
 /// Thread-safe: handlers share only the directory (itself thread-safe).
 #include <functional>
 

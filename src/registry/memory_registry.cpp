@@ -46,6 +46,7 @@ MemoryRegistry::MemoryRegistry(std::string snapshot_file)
 
 MemoryRegistry::MemoryRegistry(Options opts) : opts_(std::move(opts)) {
   if (opts_.history_limit == 0) opts_.history_limit = 1;
+  revision_ = history_start_ = opts_.first_revision;
   if (opts_.snapshot_file.empty()) return;
   load_snapshot();
   saver_ = std::thread([this] { saver_loop(); });

@@ -34,6 +34,10 @@ class MemoryRegistry : public Registry {
     size_t history_limit = 4096;     ///< events kept for changes_since
     std::function<int64_t()> clock;  ///< unix ms; default: the system clock
     std::chrono::milliseconds save_interval{200};
+    /// Where revisions start when no snapshot is restored. A controller starts them at its
+    /// start time (unix ms) so that they never go backwards across restarts, and a watcher
+    /// holding an older revision is sent a snapshot.
+    uint64_t first_revision = 0;
   };
 
   MemoryRegistry();

@@ -72,6 +72,11 @@ asio::awaitable<void> Registrar::sync() {
       spdlog::info("registered {} at {} ({})", rec.id, rec.address, rec.state);
     registered_[rec.id] = print;
   }
+  // The registry decides how often it expects heartbeats.
+  if (auto want = plane_->announced_interval(); want && *want != interval_) {
+    spdlog::info("heartbeat interval set to {} ms by the controller", want->count());
+    interval_ = *want;
+  }
 }
 
 asio::awaitable<void> Registrar::run() {

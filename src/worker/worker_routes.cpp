@@ -1,7 +1,9 @@
 #include "worker/worker_routes.h"
 
 #include <fmt/format.h>
+
 #include <boost/json/parse.hpp>
+#include "protocol/http_errors.h"
 
 namespace smmf::worker {
 namespace json = boost::json;
@@ -32,11 +34,6 @@ json::object list_body(const std::vector<ModelStatus>& models) {
 }
 }  // namespace
 
-WorkerRoutes::WorkerRoutes(ModelManager& models,
-                           std::function<boost::json::value(const Error&)> error_body,
-                           std::function<net::http::status(const Error&)> error_status)
-    : models_(models), error_body_(std::move(error_body)), error_status_(std::move(error_status)) {}
-
 void WorkerRoutes::install(net::Router& router) {
   router.add(net::http::verb::get, "/api/v1/models",
              [this](net::HttpExchange& ex) { return list(ex); });
@@ -46,7 +43,7 @@ void WorkerRoutes::install(net::Router& router) {
 
 asio::awaitable<void> WorkerRoutes::fail(net::HttpExchange& ex, const Error& e) {
   ex.add_log_field("error", fmt::format("\"{}\"", e.message));
-  co_await ex.send_json(error_status_(e), error_body_(e));
+  co_await ex.send_json(protocol::error_status(e), protocol::error_body(e));
 }
 
 asio::awaitable<void> WorkerRoutes::list(net::HttpExchange& ex) {

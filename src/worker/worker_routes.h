@@ -14,9 +14,7 @@ namespace smmf::worker {
 
 class WorkerRoutes {
  public:
-  /// `error_body` renders errors (the gateway's OpenAI shape).
-  WorkerRoutes(ModelManager& models, std::function<boost::json::value(const Error&)> error_body,
-               std::function<net::http::status(const Error&)> error_status);
+  explicit WorkerRoutes(ModelManager& models) : models_(models) {}
   void install(net::Router& router);
 
  private:
@@ -25,8 +23,6 @@ class WorkerRoutes {
   asio::awaitable<void> fail(net::HttpExchange& ex, const Error& e);
 
   ModelManager& models_;
-  std::function<boost::json::value(const Error&)> error_body_;
-  std::function<net::http::status(const Error&)> error_status_;
 };
 
 boost::json::object to_json(const ModelStatus& m);

@@ -10,7 +10,7 @@
 /// max_tokens / a full context.
 ///
 /// Threading: run() is the body of the one inference thread, which alone touches the context.
-/// submit(), stop(), active() are thread-safe and never wait on that thread. Events go out
+/// submit() and stop() are thread-safe and never wait on that thread. Events go out
 /// through each call's Mailbox, so the loop never blocks on a client.
 /// Errors: a failed decode or an exception fails the jobs involved with Error::internal; the
 /// loop keeps serving. Cancelled jobs (queued or running) are dropped within one step.
@@ -18,7 +18,6 @@
 #include <cstdint>
 #include <deque>
 #include <mutex>
-#include <span>
 #include <vector>
 
 #include "common/error.h"

@@ -13,9 +13,9 @@
 #include <thread>
 
 #include "controller/controller_routes.h"
-#include "controller/errors.h"
 #include "net/http_client.h"
 #include "net/http_server.h"
+#include "protocol/http_errors.h"
 #include "registry/memory_registry.h"
 
 namespace smmf::controller {
@@ -73,7 +73,7 @@ class ControllerTest : public testing::Test {
     sc.shutdown_grace = std::chrono::seconds(2);
     auto s = std::make_shared<net::HttpServer>(
         ioc_, sc, router,
-        [](status st, std::string_view m) -> json::value { return error_body(st, m); });
+        [](status st, std::string_view m) -> json::value { return protocol::error_body(st, m); });
     EXPECT_TRUE(s->listen());
     s->start();
     return s;

@@ -1,19 +1,11 @@
-#include "controller/errors.h"
+#include "protocol/http_errors.h"
 
 #include "protocol/openai_json.h"
 
-namespace smmf::controller {
+namespace smmf::protocol {
 using boost::beast::http::status;
 
-namespace {
-
-struct Mapped {
-  status st;
-  std::string_view type;
-  std::string_view code;
-};
-
-Mapped map(ErrorCode code) {
+HttpError map_error(ErrorCode code) {
   switch (code) {
     case ErrorCode::kInvalidArgument:
       return {status::bad_request, "invalid_request_error", ""};
@@ -43,15 +35,16 @@ Mapped map(ErrorCode code) {
   return {status::internal_server_error, "server_error", ""};
 }
 
-}  // namespace
-
-status error_status(ErrorCode code) {
-  return map(code).st;
+boost::beast::http::status error_status(const Error& e) {
+  if (e.http_status >= 400 && e.http_status <= 599) return static_cast<status>(e.http_status);
+  return map_error(e.code).status;
 }
 
 boost::json::object error_body(const Error& e) {
-  Mapped m = map(e.code);
-  return protocol::error_json(e.message, m.type, e.param, m.code);
+  HttpError h = map_error(e.code);
+  // OpenAI's code for an unknown model.
+  if (e.code == ErrorCode::kNotFound && e.param == "model") h.code = "model_not_found";
+  return error_json(e.message, h.type, e.param, h.code);
 }
 
 boost::json::object error_body(status s, std::string_view message) {
@@ -83,7 +76,7 @@ boost::json::object error_body(status s, std::string_view message) {
     default:
       break;
   }
-  return protocol::error_json(message, type, "", code);
+  return error_json(message, type, "", code);
 }
 
-}  // namespace smmf::controller
+}  // namespace smmf::protocol

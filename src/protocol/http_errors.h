@@ -1,11 +1,12 @@
 #pragma once
-/// The one table from ErrorCode to HTTP status and OpenAI error type/code.
+/// The one table from ErrorCode to HTTP status and OpenAI error type/code, shared by every
+/// role that answers HTTP (API server, worker, controller).
 #include <boost/beast/http/status.hpp>
 #include <boost/json/object.hpp>
 
 #include "common/error.h"
 
-namespace smmf::gateway {
+namespace smmf::protocol {
 
 struct HttpError {
   boost::beast::http::status status;
@@ -21,4 +22,4 @@ boost::json::object error_body(const Error& e);
 /// The OpenAI error body for an error the HTTP layer itself answers (404 route, 413, ...).
 boost::json::object error_body(boost::beast::http::status status, std::string_view message);
 
-}  // namespace smmf::gateway
+}  // namespace smmf::protocol
