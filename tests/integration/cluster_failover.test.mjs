@@ -172,3 +172,34 @@ test('SIGSTOP of one of 2 workers: health checks take it out, SIGCONT brings it 
     .catch(() => assert.equal(workerServed(frozen, { from: frozenFrom }), counts[frozenId] || 0,
                               'calls the thawed worker logged vs the API server\'s count'));
 });
+
+test('a worker killed mid-stream: the relayed stream ends with an SSE error event, never [DONE]', async () => {
+  const c = await startCluster({ workers: 1, heartbeatMs: 500 });
+  clusters.push(c);
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(), 20000);
+  const res = await fetch(`${c.api.base}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(chatBody({ maxTokens: 1500, stream: true, temperature: 1 })),
+    signal: ac.signal,
+  });
+  assert.equal(res.status, 200);
+  const reader = res.body.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  let killed = false;
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += decoder.decode(value, { stream: true });
+    if (!killed && text.includes('"content"')) {
+      killed = true;
+      kill9(c.workers[0]);  // the first token arrived: the stream is under way
+    }
+  }
+  clearTimeout(timer);
+  assert.ok(killed, 'the stream started before the kill');
+  assert.match(text, /event: error\ndata: \{"error":\{/, 'an SSE error event ends the stream');
+  assert.ok(!text.includes('data: [DONE]'), 'a cut stream must not end like a complete one');
+});
