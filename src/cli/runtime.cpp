@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/signal_set.hpp>
 
 #include <filesystem>
@@ -50,6 +52,32 @@ std::shared_ptr<net::HttpServer> make_server(boost::asio::io_context& ioc, const
         return protocol::error_body(s, msg);
       },
       cfg.log.access_log ? net::HttpServer::AccessLog(access_log) : nullptr);
+}
+
+boost::asio::awaitable<bool> start_models(worker::ModelManager& models, bool stop_on_failure) {
+  bool all = true;
+  for (const auto& name : models.names()) {
+    if (auto st = co_await models.start(name); !st) {
+      spdlog::error("model '{}' failed to start: {}", name, st.error().message);
+      all = false;
+      if (stop_on_failure) break;
+    }
+  }
+  co_return all;
+}
+
+void stop_server_then_models(boost::asio::io_context& ioc, net::HttpServer& server,
+                             worker::ModelManager& models) {
+  server.stop([&ioc, &models] {
+    boost::asio::co_spawn(
+        ioc,
+        [&ioc, &models]() -> boost::asio::awaitable<void> {
+          co_await models.stop_all();
+          spdlog::info("stopped");
+          ioc.stop();
+        },
+        boost::asio::detached);
+  });
 }
 
 void run_until_stopped(boost::asio::io_context& ioc, int threads,

@@ -10,6 +10,7 @@
 
 #include "common/config.h"
 #include "net/http_server.h"
+#include "worker/model_manager.h"
 
 namespace smmf::cli {
 
@@ -28,6 +29,15 @@ void access_log(const net::HttpExchange& ex, std::chrono::microseconds latency);
 /// An HTTP server whose own errors (404 route, 413, ...) are OpenAI-shaped.
 std::shared_ptr<net::HttpServer> make_server(boost::asio::io_context& ioc, const Config& cfg,
                                              std::shared_ptr<const net::Router> router);
+
+/// Loads every model in turn, logging each failure; with `stop_on_failure` it stops at the
+/// first. Returns whether all started.
+boost::asio::awaitable<bool> start_models(worker::ModelManager& models, bool stop_on_failure);
+
+/// Graceful stop of a role that hosts models: the server drains (in-flight calls finish within
+/// the grace period), then every model unloads, then `ioc` stops.
+void stop_server_then_models(boost::asio::io_context& ioc, net::HttpServer& server,
+                             worker::ModelManager& models);
 
 /// Calls `on_signal` once on SIGINT/SIGTERM, then runs `ioc` on `threads` threads (0 = one per
 /// core) until it is stopped.

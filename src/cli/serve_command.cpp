@@ -192,28 +192,16 @@ int run_serve(const ServeOptions& opts) {
     registrar->stop();
     directory.stop();
     controller.stop();
-    server->stop([&] {
-      asio::co_spawn(
-          ioc,
-          [&]() -> asio::awaitable<void> {
-            co_await models.stop_all();
-            spdlog::info("stopped");
-            ioc.stop();
-          },
-          asio::detached);
-    });
+    stop_server_then_models(ioc, *server, models);
   };
 
   asio::co_spawn(
       ioc,
       [&]() -> asio::awaitable<void> {
-        for (const auto& name : models.names()) {
-          if (auto st = co_await models.start(name); !st) {
-            spdlog::error("model '{}' failed to start: {}", name, st.error().message);
-            exit_code = 1;
-            asio::post(ioc, shutdown);
-            co_return;
-          }
+        if (!co_await start_models(models, /*stop_on_failure=*/true)) {
+          exit_code = 1;
+          asio::post(ioc, shutdown);
+          co_return;
         }
         spdlog::info("ready: {} model(s) running", models.names().size());
       },

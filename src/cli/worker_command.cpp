@@ -123,34 +123,20 @@ int run_worker(const WorkerOptions& o) {
       ioc.get_executor(), models, std::make_shared<worker::HttpControlPlane>(http, *controller),
       worker::WorkerIdentity{id, address}, cfg.worker.heartbeat_interval);
   models.on_change([registrar] { registrar->poke(); });
-  bool registrar_done = false;
-  asio::co_spawn(ioc, registrar->run(), [&](std::exception_ptr) { registrar_done = true; });
+  asio::co_spawn(ioc, registrar->run(), asio::detached);
 
   std::atomic<bool> stopping{false};
   int exit_code = 0;
   auto shutdown = [&] {
     if (stopping.exchange(true)) return;
     registrar->stop();  // deregisters first, so API servers stop routing here
-    server->stop([&] {
-      asio::co_spawn(
-          ioc,
-          [&]() -> asio::awaitable<void> {
-            co_await models.stop_all();
-            spdlog::info("stopped");
-            ioc.stop();
-          },
-          asio::detached);
-    });
+    stop_server_then_models(ioc, *server, models);
   };
   asio::co_spawn(
       ioc,
       [&]() -> asio::awaitable<void> {
-        for (const auto& name : models.names()) {
-          if (auto st = co_await models.start(name); !st) {
-            spdlog::error("model '{}' failed to start: {}", name, st.error().message);
-            exit_code = 1;
-          }
-        }
+        // A worker keeps serving the models that did load; the failed ones are in the registry.
+        if (!co_await start_models(models, /*stop_on_failure=*/false)) exit_code = 1;
         spdlog::info("ready: {} model(s)", models.names().size());
       },
       asio::detached);
@@ -158,7 +144,6 @@ int run_worker(const WorkerOptions& o) {
     spdlog::info("signal {}: stopping", sig);
     shutdown();
   });
-  (void)registrar_done;
   return exit_code;
 }
 
