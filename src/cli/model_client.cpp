@@ -79,8 +79,8 @@ ActionReply action_reply(unsigned status, const std::string& text) {
 
 std::string action_target(const ActionRequest& req) {
   std::string target =
-      fmt::format("/api/v1/models/{}/{}", pct_encode(req.model), to_string(req.action));
-  if (!req.worker.empty()) target += "?worker=" + pct_encode(req.worker);
+      fmt::format("/api/v1/models/{}/{}", net::encode_component(req.model), to_string(req.action));
+  if (!req.worker.empty()) target += "?worker=" + net::encode_component(req.worker);
   return target;
 }
 
@@ -135,22 +135,10 @@ std::string unreachable_message(std::string_view what, const net::Url& url,
   return fmt::format("cannot reach the {} at {}: {}", what, url.origin(), detail);
 }
 
-std::string pct_encode(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
-    if (std::isalnum(u) || c == '-' || c == '.' || c == '_' || c == '~')
-      out += c;
-    else
-      out += fmt::format("%{:02X}", u);
-  }
-  return out;
-}
-
 asio::awaitable<Result<json::array>> list_instances(net::HttpClient& http,
                                                     const net::Url& controller, std::string model) {
   std::string target = "/api/v1/instances";
-  if (!model.empty()) target += "?model=" + pct_encode(model);
+  if (!model.empty()) target += "?model=" + net::encode_component(model);
   net::ClientRequest request = net::ClientRequest::get(std::move(target));
   auto res = co_await http.send(controller, std::move(request));
   if (!res) co_return transport_error(res.error(), controller);

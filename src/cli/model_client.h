@@ -91,7 +91,4 @@ std::string error_message(unsigned status, std::string_view body);
 std::string unreachable_message(std::string_view what, const net::Url& url,
                                 const net::ClientError& e);
 
-/// Percent-encodes everything but RFC 3986 unreserved characters.
-std::string pct_encode(std::string_view s);
-
 }  // namespace smmf::cli

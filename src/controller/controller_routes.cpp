@@ -67,18 +67,6 @@ Result<std::string> pct_decode(std::string_view s, std::string_view what) {
   return out;
 }
 
-std::string pct_encode(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
-    if (std::isalnum(u) || c == '-' || c == '.' || c == '_' || c == '~')
-      out += c;
-    else
-      out += fmt::format("%{:02X}", u);
-  }
-  return out;
-}
-
 using Query = std::map<std::string, std::string, std::less<>>;
 
 Result<Query> query_params(std::string_view target) {
@@ -600,7 +588,7 @@ asio::awaitable<void> ControllerRoutes::relay(Exchange& ex) {
   }
 
   // Every worker at once: a start may take as long as loading the model.
-  std::string target = fmt::format("/api/v1/models/{}/{}", pct_encode(*name), action);
+  std::string target = fmt::format("/api/v1/models/{}/{}", net::encode_component(*name), action);
   auto exec = co_await asio::this_coro::executor;
   auto join = std::make_shared<RelayJoin>(exec, targets);
   for (size_t i = 0; i < targets.size(); ++i)

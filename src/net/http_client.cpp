@@ -9,7 +9,9 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
+#include <boost/url/encode.hpp>
 #include <boost/url/parse.hpp>
+#include <boost/url/rfc/unreserved_chars.hpp>
 
 #include <optional>
 #include <variant>
@@ -33,6 +35,10 @@ ClientError io_error(const boost::system::error_code& ec, std::string_view what,
 
 std::string Url::origin() const {
   return fmt::format("{}://{}:{}", tls ? "https" : "http", host, port);
+}
+
+std::string encode_component(std::string_view s) {
+  return boost::urls::encode(s, boost::urls::unreserved_chars);
 }
 
 Result<Url> parse_url(std::string_view text) {

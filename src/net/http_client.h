@@ -31,6 +31,9 @@ struct Url {
 };
 /// Parses "http[s]://host[:port][/path]".
 Result<Url> parse_url(std::string_view text);
+/// Percent-encodes everything but RFC 3986 unreserved characters (for one path segment or
+/// query value, e.g. an instance id "w1/qwen" -> "w1%2Fqwen").
+std::string encode_component(std::string_view s);
 
 struct ClientOptions {
   std::chrono::milliseconds connect_timeout{10'000};

@@ -3,8 +3,6 @@
 #include <fmt/format.h>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-#include <boost/url/encode.hpp>
-#include <boost/url/rfc/unreserved_chars.hpp>
 
 #include "protocol/openai_client_json.h"
 
@@ -23,12 +21,6 @@ boost::asio::awaitable<Status> LocalControlPlane::heartbeat(const std::string& i
 boost::asio::awaitable<Status> LocalControlPlane::remove(const std::string& id) {
   co_return registry_.remove(id);
 }
-
-namespace {
-std::string encode_id(const std::string& id) {
-  return boost::urls::encode(id, boost::urls::unreserved_chars);
-}
-}  // namespace
 
 boost::asio::awaitable<Result<std::string>> HttpControlPlane::call(net::ClientRequest req) {
   auto res = co_await client_->send(controller_, std::move(req));
@@ -60,7 +52,7 @@ boost::asio::awaitable<Status> HttpControlPlane::heartbeat(const std::string& id
                                                            const std::string& state,
                                                            int in_flight) {
   auto req = net::ClientRequest::post(
-      fmt::format("/api/v1/instances/{}/heartbeat", encode_id(id)),
+      fmt::format("/api/v1/instances/{}/heartbeat", net::encode_component(id)),
       boost::json::serialize(boost::json::object{{"state", state}, {"in_flight", in_flight}}));
   req.method = net::http::verb::put;
   auto body = co_await call(std::move(req));
@@ -69,7 +61,8 @@ boost::asio::awaitable<Status> HttpControlPlane::heartbeat(const std::string& id
 }
 
 boost::asio::awaitable<Status> HttpControlPlane::remove(const std::string& id) {
-  auto req = net::ClientRequest::get(fmt::format("/api/v1/instances/{}", encode_id(id)));
+  auto req =
+      net::ClientRequest::get(fmt::format("/api/v1/instances/{}", net::encode_component(id)));
   req.method = net::http::verb::delete_;
   auto body = co_await call(std::move(req));
   if (!body) co_return body.error();
