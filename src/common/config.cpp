@@ -187,7 +187,7 @@ Result<Config> parse_config(std::string_view text, std::string_view source) {
     auto& s = cfg.server;
     r.check_known({"host", "port", "threads", "max_body_bytes", "max_header_bytes",
                    "header_timeout", "idle_timeout", "write_timeout", "shutdown_grace",
-                   "max_connections", "max_queued_requests"});
+                   "max_connections"});
     r.get("host", s.host);
     r.get("port", s.port);
     r.get("threads", s.threads);
@@ -198,7 +198,6 @@ Result<Config> parse_config(std::string_view text, std::string_view source) {
     r.get("write_timeout", s.write_timeout);
     r.get("shutdown_grace", s.shutdown_grace);
     r.get("max_connections", s.max_connections);
-    r.get("max_queued_requests", s.max_queued_requests);
     if (r.error()) return *r.error();
   }
   if (const toml::node* n = root.get("log")) {

@@ -26,7 +26,6 @@ struct ServerConfig {
   std::chrono::seconds write_timeout{60};   ///< one write stalled this long drops the client
   std::chrono::seconds shutdown_grace{30};  ///< in-flight requests may finish this long
   size_t max_connections = 10000;           ///< beyond it new connections get 503
-  size_t max_queued_requests = 256;         ///< per model, beyond it 429 (engines)
 };
 
 struct LogConfig {
@@ -70,7 +69,7 @@ struct ModelConfig {
   std::string engine = "llama.cpp";
   std::string path;  ///< model file for local engines
   int replicas = 1;
-  int weight = 1;                  ///< share of traffic under the weighted policy
+  int weight = 1;  ///< share of traffic under the weighted policy
   boost::json::object params;
   std::string origin;  ///< "file.toml: models[2]" for error messages
 };
