@@ -74,6 +74,14 @@ class Engine {
       const protocol::CompletionRequest& req, DeltaSink* sink, const CallContext& ctx) = 0;
   virtual asio::awaitable<Result<protocol::EmbeddingResult>> embed(
       const protocol::EmbeddingRequest& req, const CallContext& ctx) = 0;
+  /// Scores each document against the query; results in document order (the gateway sorts).
+  /// Engines without a reranker answer Unsupported.
+  virtual asio::awaitable<Result<protocol::RerankResult>> rerank(const protocol::RerankRequest& req,
+                                                                 const CallContext& ctx) {
+    (void)req;
+    (void)ctx;
+    co_return Error::unsupported("this model does not rerank");
+  }
 };
 
 }  // namespace smmf::engines

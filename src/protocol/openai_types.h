@@ -98,6 +98,26 @@ struct GenerationResult {
   Usage usage;
 };
 
+/// POST /v1/rerank (the Cohere/Jina shape): score `documents` against `query`.
+struct RerankRequest {
+  std::string model;
+  std::string query;
+  std::vector<std::string> documents;
+  std::optional<int> top_n;      ///< keep the best n (default: all)
+  bool return_documents = true;  ///< echo each document's text in the result
+};
+
+struct RerankScore {
+  int index = 0;  ///< position in the request's documents
+  double relevance_score = 0.0;
+};
+
+/// Engines return one score per document in input order; the gateway sorts and cuts to top_n.
+struct RerankResult {
+  std::vector<RerankScore> results;
+  int prompt_tokens = 0;
+};
+
 struct EmbeddingResult {
   std::vector<std::vector<float>> embeddings;  ///< one per input, in input order
   int prompt_tokens = 0;
