@@ -66,8 +66,9 @@ struct ArchSpec {
   HParams defaults;
   Pooling default_pooling = Pooling::kNone;  ///< kNone: --pooling does not apply
   bool generative = false;                   ///< zero output rows of ungeneratable tokens
-  bool grouped_kv = false;                   ///< --n-head-kv may differ from --n-head
-  bool needs_even_head = false;              ///< RoPE needs an even head dimension
+  bool tieable = false;     ///< llama.cpp falls back to token_embd when output.weight is absent
+  bool grouped_kv = false;  ///< --n-head-kv may differ from --n-head
+  uint32_t head_dim_multiple = 1;  ///< RoPE: 2 (pairs of head values); ChatGLM: 4 (half a head)
   ModelLayout (*layout)(const ModelConfig&) = nullptr;
 };
 
@@ -75,8 +76,12 @@ std::span<const ArchSpec> arch_table();
 const ArchSpec* find_arch(std::string_view name);  ///< nullptr if unknown
 
 // Layout functions, one per arch_<name>.cpp.
-ModelLayout llama_layout(const ModelConfig& config);
+ModelLayout llama_layout(const ModelConfig& config);  ///< also baichuan and internlm2
 ModelLayout bert_layout(const ModelConfig& config);
+ModelLayout qwen_layout(const ModelConfig& config);
+ModelLayout qwen2_layout(const ModelConfig& config);
+ModelLayout falcon_layout(const ModelConfig& config);
+ModelLayout chatglm_layout(const ModelConfig& config);
 
 // Helpers for layout functions.
 std::string arch_key(const ModelConfig& config, std::string_view suffix);  ///< "<arch>.<suffix>"

@@ -107,7 +107,7 @@ int run(const CliOptions& cli) {
     }
   }
 
-  if (cli.tie_embeddings && !arch->generative) {
+  if (cli.tie_embeddings && !arch->tieable) {
     throw std::runtime_error("--tie-embeddings does not apply to --arch " + cli.arch);
   }
   config.tie_embeddings = cli.tie_embeddings;
@@ -164,8 +164,10 @@ int main(int argc, char** argv) {
   app.add_option("--type", cli.type, "weight type of matrices")
       ->check(CLI::IsMember({"f32", "f16"}))
       ->capture_default_str();
-  auto* tmpl = app.add_option("--chat-template", cli.chat_template,
-                              "Jinja chat template (default: ChatML for llama, else the vocab's)");
+  auto* tmpl = app.add_option(
+      "--chat-template", cli.chat_template,
+      "chat template: Jinja, or a name llama.cpp or SMMF knows (default: per arch, else "
+      "the vocab's)");
   app.add_option("--chat-template-file", cli.chat_template_file, "read the chat template from FILE")
       ->check(CLI::ExistingFile)
       ->excludes(tmpl);
@@ -173,7 +175,8 @@ int main(int argc, char** argv) {
   app.add_option("--pooling", cli.pooling, "embedding pooling (bert; default mean)")
       ->check(CLI::IsMember({"mean", "cls", "last", "rank"}));
   app.add_flag("--tie-embeddings", cli.tie_embeddings,
-               "llama: use token_embd as the output projection (half the parameters, but greedy "
+               "llama, qwen2, falcon, chatglm: use token_embd as the output projection (half the "
+               "parameters, but greedy "
                "output repeats tokens far more)");
   CLI11_PARSE(app, argc, argv);
 

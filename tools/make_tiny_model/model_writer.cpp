@@ -64,8 +64,9 @@ void validate_hparams(const ArchSpec& arch, const HParams& hp) {
   if (hp.n_embd % hp.n_head != 0) fail("--n-embd must be a multiple of --n-head");
   if (hp.n_head % hp.n_head_kv != 0) fail("--n-head must be a multiple of --n-head-kv");
   if (!arch.grouped_kv && hp.n_head_kv != hp.n_head) fail("--n-head-kv must equal --n-head");
-  if (arch.needs_even_head && (hp.n_embd / hp.n_head) % 2 != 0) {
-    fail("the head dimension (--n-embd / --n-head) must be even for RoPE");
+  if ((hp.n_embd / hp.n_head) % arch.head_dim_multiple != 0) {
+    fail("the head dimension (--n-embd / --n-head) must be a multiple of " +
+         std::to_string(arch.head_dim_multiple) + " for RoPE");
   }
 }
 
