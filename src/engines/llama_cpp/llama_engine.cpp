@@ -93,9 +93,10 @@ asio::awaitable<Status> LlamaEngine::load() {
   state_ = State::kReady;
   spdlog::info("llama.cpp: loaded {} ({}, context {} per sequence{})", params_.path,
                protocol::to_string(params_.type), rt->context_length(),
-               rt->tokenizer().uses_fallback_template() && params_.type == protocol::ModelType::kLlm
-                   ? ", ChatML chat template"
-                   : "");
+               params_.type == protocol::ModelType::kLlm
+                   ? fmt::format(", chat template {}{}", rt->tokenizer().chat_format_name(),
+                                 rt->tokenizer().uses_fallback_template() ? " (fallback)" : "")
+                   : std::string{});
   co_return Status{};
 }
 

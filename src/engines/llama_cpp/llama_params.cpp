@@ -1,5 +1,7 @@
 #include "engines/llama_cpp/llama_params.h"
 
+#include "engines/llama_cpp/chat_format.h"
+
 #include <fmt/format.h>
 #include <boost/json.hpp>
 
@@ -115,6 +117,20 @@ Status apply(const ParamReader& r, std::string_view key, const json::value& v, L
     p.flash_attn = *s == "on" ? FlashAttn::kOn : *s == "off" ? FlashAttn::kOff : FlashAttn::kAuto;
     return {};
   }
+  if (key == "chat_template") {
+    if (!v.is_string() || v.get_string().empty()) return r.error(key, "must be a non-empty string");
+    std::string tmpl(v.get_string());
+    if (!resolve_chat_format(tmpl)) {
+      std::string names;
+      for (auto n : smmf_chat_format_names()) names += (names.empty() ? "" : ", ") + std::string(n);
+      return r.error(key, fmt::format("neither SMMF nor llama.cpp recognises this template (SMMF "
+                                      "formats: {}; or a llama.cpp built-in name such as chatml, "
+                                      "llama2, chatglm3, zephyr, openchat, vicuna, mistral-v7)",
+                                      names));
+    }
+    p.chat_template = std::move(tmpl);
+    return {};
+  }
   if (key == "cache_type_k" || key == "cache_type_v") {
     auto s = r.one_of(key, v, kCacheTypes);
     if (!s) return s.error();
@@ -124,7 +140,7 @@ Status apply(const ParamReader& r, std::string_view key, const json::value& v, L
   return r.error(key,
                  "unknown key (known: ctx_size, parallel, threads, threads_batch, batch_size, "
                  "ubatch_size, mmap, mlock, n_gpu_layers, flash_attn, cache_type_k, "
-                 "cache_type_v, kv_unified, max_queue, seed, max_tokens)");
+                 "cache_type_v, kv_unified, max_queue, seed, max_tokens, chat_template)");
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #pragma once
-/// The `params` table of a llama.cpp model, validated into native values. Pure: no llama.cpp
-/// calls, so the factory can check a config without loading anything.
+/// The `params` table of a llama.cpp model, validated into native values. Loads nothing, so the
+/// factory can check a config cheaply (chat_template is checked with llama.cpp's pure template
+/// functions).
 /// Errors: Error::invalid naming `cfg.origin` and the offending key (param "params.<key>").
 #include <cstdint>
 #include <optional>
@@ -39,6 +40,10 @@ struct LlamaParams {
   int max_queue = 256;      ///< queued sequences beyond the free slots; more -> kResourceExhausted
   std::optional<uint32_t> seed;   ///< default sampling seed; unset = random per request
   std::optional<int> max_tokens;  ///< default max_tokens; unset = until the context is full
+  /// llm: overrides the GGUF's tokenizer.chat_template: an SMMF format name (llama2-chat,
+  /// vicuna-v1.1, ...), a llama.cpp built-in name (chatml, llama2, chatglm3, ...) or a Jinja
+  /// source llama.cpp recognises (chat_format.h). Empty = the GGUF's template.
+  std::string chat_template;
 };
 
 /// Validates `cfg` (type, path exists, params keys and types).

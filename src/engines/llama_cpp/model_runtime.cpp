@@ -124,7 +124,8 @@ Status ModelRuntime::open() {
         "llama.cpp could not load '{}' (not a GGUF model, or an unsupported architecture)",
         params_.path));
   }
-  tokenizer_.emplace(model_.get(), params_.type == protocol::ModelType::kLlm);
+  tokenizer_.emplace(model_.get(), params_.type == protocol::ModelType::kLlm,
+                     params_.chat_template);
   vocab_size_ = llama_vocab_n_tokens(tokenizer_->vocab());
   embedding_size_ = llama_model_n_embd_out(model_.get());
 

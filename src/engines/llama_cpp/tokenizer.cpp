@@ -8,34 +8,35 @@
 namespace smmf::engines::llama_cpp {
 namespace {
 
-constexpr const char* kChatMl = "chatml";
-
-// Roles llama.cpp's built-in templates know; OpenAI's "developer" is a system message.
-const char* template_role(const std::string& role) {
-  if (role == "developer") return "system";
-  return role.c_str();
+std::string token_text(const llama_vocab* vocab, llama_token token, const char* fallback) {
+  if (token == LLAMA_TOKEN_NULL) return fallback;
+  const char* text = llama_vocab_get_text(vocab, token);
+  return text != nullptr ? text : fallback;
 }
 
 }  // namespace
 
-Tokenizer::Tokenizer(const llama_model* model, bool chat) : vocab_(llama_model_get_vocab(model)) {
+Tokenizer::Tokenizer(const llama_model* model, bool chat, const std::string& chat_template)
+    : vocab_(llama_model_get_vocab(model)) {
   if (!chat) return;
+  specials_.bos = token_text(vocab_, llama_vocab_bos(vocab_), "<s>");
+  specials_.eos = token_text(vocab_, llama_vocab_eos(vocab_), "</s>");
+  if (!chat_template.empty()) {
+    // parse_llama_params() checked that it resolves.
+    format_ = resolve_chat_format(chat_template);
+    return;
+  }
   const char* tmpl = llama_model_chat_template(model, nullptr);
   if (tmpl == nullptr) {
     spdlog::warn("llama.cpp: the model has no chat template; chat uses ChatML");
     return;
   }
-  // Probe with a tiny conversation: < 0 means llama.cpp does not recognise the template.
-  const std::array<protocol::ChatMessage, 2> probe = {protocol::ChatMessage{"system", "s", {}},
-                                                      protocol::ChatMessage{"user", "u", {}}};
-  std::string out;
-  if (apply_template(tmpl, probe, out) < 0) {
+  format_ = resolve_chat_format(tmpl);
+  if (!format_) {
     spdlog::warn(
-        "llama.cpp: the model's chat template is not one llama.cpp recognises; chat "
-        "uses ChatML");
-    return;
+        "llama.cpp: the model's chat template is not one SMMF or llama.cpp recognises; chat uses "
+        "ChatML (set params.chat_template to a format name)");
   }
-  template_ = tmpl;
 }
 
 std::vector<llama_token> Tokenizer::tokenize(std::string_view text, bool add_special,
@@ -66,32 +67,13 @@ void Tokenizer::append_piece(llama_token token, std::string& out) const {
   out.resize(old + static_cast<size_t>(n > 0 ? n : 0));
 }
 
-int Tokenizer::apply_template(const char* tmpl, std::span<const protocol::ChatMessage> messages,
-                              std::string& out) const {
-  std::vector<llama_chat_message> msgs;
-  msgs.reserve(messages.size());
-  size_t chars = 0;
-  for (const auto& m : messages) {
-    msgs.push_back({template_role(m.role), m.content.c_str()});
-    chars += m.content.size() + m.role.size();
-  }
-  out.resize(2 * chars + 256);
-  int32_t n = llama_chat_apply_template(tmpl, msgs.data(), msgs.size(), true, out.data(),
-                                        static_cast<int32_t>(out.size()));
-  if (n > static_cast<int32_t>(out.size())) {
-    out.resize(static_cast<size_t>(n));
-    n = llama_chat_apply_template(tmpl, msgs.data(), msgs.size(), true, out.data(), n);
-  }
-  out.resize(n > 0 ? static_cast<size_t>(n) : 0);
-  return n;
-}
-
 std::string Tokenizer::render_chat(std::span<const protocol::ChatMessage> messages) const {
-  std::string out;
-  if (!template_.empty() && apply_template(template_.c_str(), messages, out) >= 0) return out;
+  if (format_) {
+    if (auto out = render_chat_format(*format_, messages, specials_)) return std::move(*out);
+  }
   // Some templates reject a conversation (e.g. a role they lack): ChatML always renders.
-  apply_template(kChatMl, messages, out);
-  return out;
+  static const ChatFormat kChatMl{"chatml", std::nullopt, "chatml"};
+  return render_chat_format(kChatMl, messages, specials_).value_or(std::string{});
 }
 
 }  // namespace smmf::engines::llama_cpp

@@ -5,20 +5,23 @@
 /// Lifetime: borrows the model, which must outlive the Tokenizer.
 #include <llama.h>
 
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "engines/llama_cpp/chat_format.h"
 #include "protocol/openai_types.h"
 
 namespace smmf::engines::llama_cpp {
 
 class Tokenizer {
  public:
-  /// With `chat`, reads the model's chat template (and warns once if there is none or llama.cpp
-  /// does not recognise it: render_chat() then uses ChatML).
-  Tokenizer(const llama_model* model, bool chat);
+  /// With `chat`, resolves `chat_template` (the model's `chat_template` param: an SMMF or
+  /// llama.cpp name or Jinja, see chat_format.h), else the GGUF's tokenizer.chat_template; warns
+  /// once if there is none or nothing recognises it (render_chat() then uses ChatML).
+  Tokenizer(const llama_model* model, bool chat, const std::string& chat_template = {});
 
   std::vector<llama_token> tokenize(std::string_view text, bool add_special,
                                     bool parse_special) const;
@@ -29,16 +32,16 @@ class Tokenizer {
 
   /// The prompt for `messages` in the model's template, ending with the assistant turn opener.
   std::string render_chat(std::span<const protocol::ChatMessage> messages) const;
-  bool uses_fallback_template() const { return template_.empty(); }
+  bool uses_fallback_template() const { return !format_; }
+  /// The resolved format's name (an SMMF or llama.cpp name, or "jinja"); "chatml" on fallback.
+  std::string chat_format_name() const { return format_ ? format_->name : "chatml"; }
 
   const llama_vocab* vocab() const { return vocab_; }
 
  private:
-  int apply_template(const char* tmpl, std::span<const protocol::ChatMessage> messages,
-                     std::string& out) const;
-
   const llama_vocab* vocab_;
-  std::string template_;  ///< the model's template; empty = ChatML
+  std::optional<ChatFormat> format_;  ///< unset = ChatML
+  ChatSpecials specials_;             ///< the vocab's BOS and EOS texts
 };
 
 }  // namespace smmf::engines::llama_cpp
