@@ -81,6 +81,25 @@ TEST_F(LlamaParamsTest, AllKeys) {
   EXPECT_EQ(p->max_tokens, 100);
 }
 
+TEST_F(LlamaParamsTest, ChatTemplate) {
+  for (const char* tmpl : {"llama2-chat", "vicuna-v1.1", "chatml", "chatglm3",
+                           "{% for m in messages %}<|im_start|>{{ m['role'] }}{% endfor %}"}) {
+    auto p = parse_llama_params(config({{"chat_template", tmpl}}));
+    ASSERT_TRUE(p) << tmpl << ": " << p.error().message;
+    EXPECT_EQ(p->chat_template, tmpl);
+  }
+  for (const boost::json::value& bad :
+       {boost::json::value("no-such-template"), boost::json::value(""), boost::json::value(3)}) {
+    auto p = parse_llama_params(config({{"chat_template", bad}}));
+    ASSERT_FALSE(p) << bad;
+    EXPECT_EQ(p.error().param, "params.chat_template");
+  }
+  auto unknown = parse_llama_params(config({{"chat_template", "{{ messages }}"}}));
+  ASSERT_FALSE(unknown);
+  EXPECT_NE(unknown.error().message.find("llama2-chat"), std::string::npos)
+      << unknown.error().message;
+}
+
 TEST_F(LlamaParamsTest, FlashAttnAsBool) {
   auto p = parse_llama_params(config({{"flash_attn", false}}));
   ASSERT_TRUE(p);
