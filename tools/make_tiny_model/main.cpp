@@ -1,6 +1,8 @@
 // make_tiny_model: writes deterministic random-weight GGUF models for tests and benchmarks.
 //   make_tiny_model --arch llama --out tiny-chat.gguf
 //   make_tiny_model --arch bert --out tiny-embed.gguf
+//   make_tiny_model --arch chatglm --type f16 --n-embd 32 --chat-template chatglm3 --out glm.gguf
+// Architectures: llama, bert, baichuan, internlm2, qwen, qwen2, falcon, chatglm (arch.cpp).
 // A composition root: parses flags, resolves defaults from the arch table, calls write_model().
 #include <llama.h>
 #include <CLI/CLI.hpp>
