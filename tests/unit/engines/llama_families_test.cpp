@@ -162,6 +162,41 @@ TEST_P(LlamaFamilyTest, LoadsAndGeneratesGreedily) {
   run(engine->unload());
 }
 
+// params.chat_template overrides the GGUF's template, in the tokenizer and through the engine.
+TEST(LlamaChatTemplateParamTest, OverridesTheGgufTemplate) {
+  const Family& vicuna = kFamilies[0];
+  const Family& chatml = kFamilies[10];  // orca2: the same conversation in ChatML
+  ASSERT_STREQ(vicuna.name, "vicuna");
+  ASSERT_STREQ(chatml.name, "orca2");
+  llama_cpp::init_llama_backend();
+  auto params = llama_model_default_params();
+  params.vocab_only = true;
+  std::unique_ptr<llama_model, ModelDeleter> model(
+      llama_model_load_from_file(model_path(vicuna).c_str(), params));
+  ASSERT_TRUE(model);
+  llama_cpp::Tokenizer tokenizer(model.get(), true, "chatml");
+  const auto messages = conversation(true);
+  const std::string prompt = tokenizer.render_chat(messages);
+  EXPECT_EQ(prompt, chatml.expected);
+  const auto chatml_tokens = tokenizer.tokenize(prompt, true, true).size();
+  const auto vicuna_tokens = tokenizer.tokenize(vicuna.expected, true, true).size();
+  ASSERT_NE(chatml_tokens, vicuna_tokens);
+
+  auto engine = load_engine(
+      model_path(vicuna), "llm",
+      {{"parallel", 1}, {"ctx_size", 256}, {"threads", 1}, {"chat_template", "chatml"}});
+  ASSERT_TRUE(engine);
+  protocol::ChatRequest req;
+  req.messages = messages;
+  req.gen.max_tokens = 1;
+  req.gen.sampling.temperature = 0.0f;
+  CallContext ctx;
+  auto result = run(engine->chat(req, nullptr, ctx));
+  ASSERT_TRUE(result) << result.error().message;
+  EXPECT_EQ(result->usage.prompt_tokens, static_cast<int>(chatml_tokens));
+  run(engine->unload());
+}
+
 INSTANTIATE_TEST_SUITE_P(Families, LlamaFamilyTest, ::testing::ValuesIn(kFamilies),
                          [](const auto& param_info) { return std::string(param_info.param.name); });
 
