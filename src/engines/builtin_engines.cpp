@@ -5,11 +5,23 @@
 #ifdef SMMF_WITH_LLAMACPP
 #include "engines/llama_cpp/llama_engine.h"
 #endif
+#ifdef SMMF_WITH_ANTHROPIC
+#include "engines/anthropic/anthropic_engine.h"
+#endif
+#ifdef SMMF_WITH_GEMINI
+#include "engines/gemini/gemini_engine.h"
+#endif
 
 namespace smmf::engines {
 
 void register_builtin_engines(EngineRegistry& registry, std::shared_ptr<net::HttpClient> http) {
-  openai_compat::register_openai_compat(registry, std::move(http));
+  openai_compat::register_openai_compat(registry, http);
+#ifdef SMMF_WITH_ANTHROPIC
+  anthropic::register_anthropic(registry, http);
+#endif
+#ifdef SMMF_WITH_GEMINI
+  gemini::register_gemini(registry, http);
+#endif
 #ifdef SMMF_WITH_LLAMACPP
   llama_cpp::register_llama_cpp(registry);
 #endif

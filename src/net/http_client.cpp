@@ -128,41 +128,75 @@ void HttpClient::give_back(std::unique_ptr<Conn> conn) {
 }
 
 asio::awaitable<boost::system::result<std::unique_ptr<ResponseStream::Conn>, ClientError>>
-HttpClient::connect(const Url& url) {
-  std::string key = url.origin();
+HttpClient::connect(const Url& url, const ProxyServer* proxy, std::string key) {
+  const std::string& host = proxy ? proxy->host : url.host;
+  const uint16_t port = proxy ? proxy->port : url.port;
+  const std::string peer = proxy ? fmt::format("proxy {}", proxy->origin()) : url.origin();
   asio::ip::tcp::resolver resolver(ex_);
   // Named locals, not structured bindings: GCC 12 double-destroys non-trivial bindings of a
   // co_await result.
-  auto resolved = co_await resolver.async_resolve(url.host, std::to_string(url.port), kTuple);
+  auto resolved = co_await resolver.async_resolve(host, std::to_string(port), kTuple);
   boost::system::error_code rec = std::get<0>(resolved);
   asio::ip::tcp::resolver::results_type results = std::move(std::get<1>(resolved));
-  if (rec) co_return io_error(rec, fmt::format("cannot resolve {}", url.host), true);
+  if (rec) co_return io_error(rec, fmt::format("cannot resolve {}", host), true);
   beast::tcp_stream tcp(ex_);
   tcp.expires_after(opts_.connect_timeout);
   auto [cec, ep] = co_await tcp.async_connect(results, kTuple);
-  if (cec) co_return io_error(cec, fmt::format("cannot connect to {}", key), true);
+  if (cec) co_return io_error(cec, fmt::format("cannot connect to {}", peer), true);
   tcp.socket().set_option(asio::ip::tcp::no_delay(true));
   if (!url.tls) {
     tcp.expires_never();
-    co_return std::make_unique<Conn>(key, std::move(tcp));
+    co_return std::make_unique<Conn>(std::move(key), std::move(tcp));
+  }
+  if (proxy) {
+    // An HTTP CONNECT tunnel; TLS then runs end to end with the upstream through it.
+    std::string authority = url.host.find(':') != std::string::npos
+                                ? fmt::format("[{}]:{}", url.host, url.port)
+                                : fmt::format("{}:{}", url.host, url.port);
+    http::request<http::empty_body> creq{http::verb::connect, authority, 11};
+    creq.set(http::field::host, authority);
+    creq.set(http::field::user_agent, "smmf/" SMMF_VERSION);
+    if (!proxy->authorization.empty())
+      creq.set(http::field::proxy_authorization, proxy->authorization);
+    auto [wec, wn] = co_await http::async_write(tcp, creq, kTuple);
+    if (wec) co_return io_error(wec, fmt::format("CONNECT through {} failed", peer), true);
+    beast::flat_buffer buf;
+    http::response_parser<http::empty_body> cres;
+    cres.skip(true);  // a 2xx answer to CONNECT has no body: the tunnel starts after the header
+    auto [rec2, rn] = co_await http::async_read_header(tcp, buf, cres, kTuple);
+    if (rec2) co_return io_error(rec2, fmt::format("CONNECT through {} failed", peer), true);
+    unsigned st = cres.get().result_int();
+    if (st / 100 != 2)
+      co_return fail(ErrorCode::kUnavailable,
+                     fmt::format("{} refused CONNECT to {}: HTTP {}", peer, authority, st));
+    if (buf.size() != 0)
+      co_return fail(ErrorCode::kUnavailable,
+                     fmt::format("{} sent data before the TLS handshake", peer));
   }
   SslStream ssl(std::move(tcp), *tls_);
   if (!SSL_set_tlsext_host_name(ssl.native_handle(), url.host.c_str()))
     co_return fail(ErrorCode::kUnavailable, fmt::format("TLS: cannot set SNI for {}", url.host));
   if (opts_.verify_tls) ssl.set_verify_callback(asio::ssl::host_name_verification(url.host));
   auto [hec] = co_await ssl.async_handshake(asio::ssl::stream_base::client, kTuple);
-  if (hec) co_return io_error(hec, fmt::format("TLS handshake with {} failed", key), true);
+  if (hec)
+    co_return io_error(hec, fmt::format("TLS handshake with {} failed", url.origin()), true);
   beast::get_lowest_layer(ssl).expires_never();
-  co_return std::make_unique<Conn>(key, std::move(ssl));
+  co_return std::make_unique<Conn>(std::move(key), std::move(ssl));
 }
 
 asio::awaitable<boost::system::result<std::unique_ptr<ResponseStream>, ClientError>>
 HttpClient::open(const Url& url, ClientRequest req) {
-  http::request<http::string_body> msg{req.method, url.path + req.target, 11};
+  const ProxyServer* proxy = opts_.proxy.select(url);
+  // Through a proxy, plain http requests name the whole URL (absolute form).
+  const bool absolute = proxy && !url.tls;
+  http::request<http::string_body> msg{
+      req.method, absolute ? url.origin() + url.path + req.target : url.path + req.target, 11};
   msg.set(http::field::host,
           url.port == (url.tls ? 443 : 80) ? url.host : fmt::format("{}:{}", url.host, url.port));
   msg.set(http::field::user_agent, "smmf/" SMMF_VERSION);
   for (auto& [k, v] : req.headers) msg.set(k, v);
+  if (absolute && !proxy->authorization.empty())
+    msg.set(http::field::proxy_authorization, proxy->authorization);
   if (!req.body.empty() || req.method == http::verb::post) {
     msg.set(http::field::content_type, req.content_type);
     msg.body() = std::move(req.body);
@@ -170,11 +204,11 @@ HttpClient::open(const Url& url, ClientRequest req) {
   msg.keep_alive(true);
   msg.prepare_payload();
 
-  std::string key = url.origin();
+  std::string key = proxy ? url.origin() + " via " + proxy->origin() : url.origin();
   for (int attempt = 0;; ++attempt) {
     std::unique_ptr<Conn> conn = attempt == 0 ? take_idle(key) : nullptr;
     if (!conn) {
-      auto c = co_await connect(url);
+      auto c = co_await connect(url, proxy, key);
       if (!c) co_return c.error();
       conn = std::move(*c);
     }
@@ -193,7 +227,7 @@ HttpClient::open(const Url& url, ClientRequest req) {
     if (ec) {
       // A pooled connection the peer closed while idle fails at once: try a fresh one.
       if (conn->reused && ec != beast::error::timeout && conn->buffer.size() == 0) continue;
-      co_return io_error(ec, fmt::format("request to {} failed", key), true);
+      co_return io_error(ec, fmt::format("request to {} failed", url.origin()), true);
     }
     auto stream =
         std::unique_ptr<ResponseStream>(new ResponseStream(shared_from_this(), std::move(conn)));

@@ -1,7 +1,8 @@
 #pragma once
 /// HTTP/1.1 client for upstreams (workers, remote engines, cloud APIs): keep-alive connection
 /// pools per (scheme, host, port), HTTPS with peer and host-name verification (system CA store
-/// or a CA file) and SNI, connect / first-byte / idle timeouts, and streaming response bodies.
+/// or a CA file) and SNI, connect / first-byte / idle timeouts, streaming response bodies, and
+/// forward proxies (CONNECT tunnels for https, absolute-form requests for http; see proxy.h).
 ///
 /// Threading: thread-safe; one client is shared by every I/O thread. A ResponseStream belongs
 /// to one coroutine at a time. Lifetime: the client must outlive its streams.
@@ -19,6 +20,7 @@
 
 #include "common/error.h"
 #include "net/http_types.h"
+#include "net/proxy.h"
 
 namespace smmf::net {
 
@@ -44,6 +46,7 @@ struct ClientOptions {
   size_t max_response_bytes = 64 << 20;  ///< whole-body reads beyond it fail
   std::string ca_file;                   ///< extra CA bundle; empty = system store only
   bool verify_tls = true;
+  ProxySettings proxy;  ///< none by default; engines for remote providers fill it from the env
 };
 
 struct ClientRequest {
@@ -116,13 +119,14 @@ class HttpClient : public std::enable_shared_from_this<HttpClient> {
       const Url& url, ClientRequest req);
 
   const ClientOptions& options() const { return opts_; }
+  const asio::any_io_executor& executor() const { return ex_; }
   size_t idle_connections() const;
 
  private:
   friend class ResponseStream;
   using Conn = ResponseStream::Conn;
   asio::awaitable<boost::system::result<std::unique_ptr<Conn>, ClientError>> connect(
-      const Url& url);
+      const Url& url, const ProxyServer* proxy, std::string key);
   std::unique_ptr<Conn> take_idle(const std::string& key);
   void give_back(std::unique_ptr<Conn> conn);
 

@@ -10,19 +10,24 @@ namespace json = boost::json;
 
 namespace {
 
-void put_generation(json::object& o, const GenerationParams& g, bool stream) {
+void put_generation(json::object& o, const GenerationParams& g, bool stream,
+                    const UpstreamDialect& d) {
+  using F = UpstreamDialect;
+  auto keep = [&](uint32_t field) { return (d.omit & field) == 0; };
   const auto& s = g.sampling;
-  if (g.max_tokens) o["max_tokens"] = *g.max_tokens;
+  if (g.max_tokens) o[d.max_tokens_field] = *g.max_tokens;
   if (s.temperature) o["temperature"] = *s.temperature;
   if (s.top_p) o["top_p"] = *s.top_p;
-  if (s.top_k) o["top_k"] = *s.top_k;
-  if (s.min_p) o["min_p"] = *s.min_p;
-  if (s.typical_p) o["typical_p"] = *s.typical_p;
-  if (s.presence_penalty != 0) o["presence_penalty"] = s.presence_penalty;
-  if (s.frequency_penalty != 0) o["frequency_penalty"] = s.frequency_penalty;
-  if (s.repetition_penalty != 1) o["repetition_penalty"] = s.repetition_penalty;
-  if (s.seed) o["seed"] = *s.seed;
-  if (!s.logit_bias.empty()) {
+  if (s.top_k && keep(F::kTopK)) o["top_k"] = *s.top_k;
+  if (s.min_p && keep(F::kMinP)) o["min_p"] = *s.min_p;
+  if (s.typical_p && keep(F::kTypicalP)) o["typical_p"] = *s.typical_p;
+  if (s.presence_penalty != 0 && keep(F::kPenalties)) o["presence_penalty"] = s.presence_penalty;
+  if (s.frequency_penalty != 0 && keep(F::kPenalties))
+    o["frequency_penalty"] = s.frequency_penalty;
+  if (s.repetition_penalty != 1 && keep(F::kRepetitionPenalty))
+    o["repetition_penalty"] = s.repetition_penalty;
+  if (s.seed && keep(F::kSeed)) o[d.seed_field] = *s.seed;
+  if (!s.logit_bias.empty() && keep(F::kLogitBias)) {
     json::object bias;
     for (auto [id, b] : s.logit_bias) bias[std::to_string(id)] = b;
     o["logit_bias"] = std::move(bias);
@@ -33,10 +38,10 @@ void put_generation(json::object& o, const GenerationParams& g, bool stream) {
     o["stop"] = std::move(stop);
   }
   if (g.n != 1) o["n"] = g.n;
-  if (!g.user.empty()) o["user"] = g.user;
+  if (!g.user.empty() && keep(F::kUser)) o["user"] = g.user;
   if (stream) {
     o["stream"] = true;
-    o["stream_options"] = json::object{{"include_usage", true}};
+    if (d.stream_usage) o["stream_options"] = json::object{{"include_usage", true}};
   }
 }
 
@@ -56,6 +61,8 @@ int int_at(const json::object& o, std::string_view key) {
 
 std::optional<Usage> usage_of(const json::object& o) {
   const json::object* u = object_at(o, "usage");
+  if (!u)
+    if (const json::object* xg = object_at(o, "x_groq")) u = object_at(*xg, "usage");
   if (!u) return std::nullopt;
   Usage usage;
   usage.prompt_tokens = int_at(*u, "prompt_tokens");
@@ -113,7 +120,8 @@ std::optional<FinishReason> finish_reason_from_string(std::string_view s) {
   return FinishReason::kStop;
 }
 
-json::object chat_request_json(const ChatRequest& r, std::string_view model, bool stream) {
+json::object chat_request_json(const ChatRequest& r, std::string_view model, bool stream,
+                               const UpstreamDialect& dialect) {
   json::array messages;
   for (const auto& m : r.messages) {
     json::object msg{{"role", m.role}, {"content", m.content}};
@@ -121,12 +129,12 @@ json::object chat_request_json(const ChatRequest& r, std::string_view model, boo
     messages.push_back(std::move(msg));
   }
   json::object o{{"model", model}, {"messages", std::move(messages)}};
-  put_generation(o, r.gen, stream);
+  put_generation(o, r.gen, stream, dialect);
   return o;
 }
 
 json::object completion_request_json(const CompletionRequest& r, std::string_view model,
-                                     bool stream) {
+                                     bool stream, const UpstreamDialect& dialect) {
   json::object o{{"model", model}};
   if (r.prompts.size() == 1) {
     o["prompt"] = r.prompts[0];
@@ -136,7 +144,7 @@ json::object completion_request_json(const CompletionRequest& r, std::string_vie
     o["prompt"] = std::move(p);
   }
   if (r.echo) o["echo"] = true;
-  put_generation(o, r.gen, stream);
+  put_generation(o, r.gen, stream, dialect);
   return o;
 }
 
@@ -189,9 +197,10 @@ Result<ChunkData> parse_stream_chunk(const json::value& v) {
         d.text = string_at(*co, "text");
       d.finish_reason = finish_reason_from_string(string_at(*co, "finish_reason"));
       if (!d.text.empty() || d.finish_reason) out.deltas.push_back(std::move(d));
+      if (auto u = usage_of(*co)) out.usage = *u;  // Moonshot: usage inside the last choice
     }
   }
-  out.usage = usage_of(**top);
+  if (auto u = usage_of(**top)) out.usage = *u;
   return out;
 }
 
@@ -241,6 +250,7 @@ Error upstream_error(unsigned status, std::string_view body, std::string_view up
     } else {
       message = string_at(o, "message");
       if (message.empty()) message = string_at(o, "detail");
+      if (message.empty()) message = string_at(o, "msg");  // {"code": ..., "msg": "..."}
     }
   }
   if (message.empty()) {

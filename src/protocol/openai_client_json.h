@@ -13,17 +13,38 @@
 
 namespace smmf::protocol {
 
-/// `model` replaces the request's model (the upstream's id). `stream` asks for SSE and, when
-/// set, for usage in the last chunk.
-boost::json::object chat_request_json(const ChatRequest& r, std::string_view model, bool stream);
+/// What an upstream accepts beyond the OpenAI core (a provider preset's request quirks, as data).
+struct UpstreamDialect {
+  /// Request fields an upstream may reject or not know; omitted when set in `omit`.
+  enum Field : uint32_t {
+    kTopK = 1,
+    kMinP = 2,
+    kTypicalP = 4,
+    kRepetitionPenalty = 8,
+    kLogitBias = 16,
+    kUser = 32,
+    kSeed = 64,
+    kPenalties = 128,  ///< presence_penalty and frequency_penalty
+  };
+  std::string_view max_tokens_field = "max_tokens";  ///< or "max_completion_tokens"
+  std::string_view seed_field = "seed";              ///< Mistral: "random_seed"
+  bool stream_usage = true;  ///< send stream_options.include_usage when streaming
+  uint32_t omit = 0;         ///< Field bits
+};
+
+/// `model` replaces the request's model (the upstream's id). `stream` asks for SSE and, when the
+/// dialect allows, for usage in the last chunk.
+boost::json::object chat_request_json(const ChatRequest& r, std::string_view model, bool stream,
+                                      const UpstreamDialect& dialect = {});
 boost::json::object completion_request_json(const CompletionRequest& r, std::string_view model,
-                                            bool stream);
+                                            bool stream, const UpstreamDialect& dialect = {});
 boost::json::object embedding_request_json(const EmbeddingRequest& r, std::string_view model);
 
 /// A chat or text completion response (`message.content` or `text`).
 Result<GenerationResult> parse_generation_response(const boost::json::value& v);
 
-/// One stream chunk: deltas per choice, and usage when the chunk carries it.
+/// One stream chunk: deltas per choice, and usage when the chunk carries it (top-level `usage`,
+/// a choice's `usage` as Moonshot sends it, or Groq's `x_groq.usage`).
 struct ChunkData {
   std::vector<Delta> deltas;
   std::optional<Usage> usage;
@@ -38,7 +59,9 @@ std::optional<FinishReason> finish_reason_from_string(std::string_view s);
 /// Turns an upstream's error answer into an Error that keeps its status and message.
 /// 5xx and connection-level failures become kUnavailable (retryable elsewhere), 429
 /// kResourceExhausted, 401 kUnauthenticated, 403 kPermissionDenied, 404 kNotFound, other 4xx
-/// kInvalidArgument.
+/// kInvalidArgument. Understands OpenAI's `{"error":{"message"}}`, Anthropic's
+/// `{"type":"error","error":{...}}`, Gemini's `{"error":{"code","message","status"}}`,
+/// `{"error":"..."}`, `{"message"}`, `{"detail"}`, `{"code","msg"}` and non-JSON bodies.
 Error upstream_error(unsigned status, std::string_view body, std::string_view upstream);
 
 }  // namespace smmf::protocol

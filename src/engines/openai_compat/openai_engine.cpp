@@ -5,6 +5,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "protocol/openai_client_json.h"
+#include "engines/remote/remote_params.h"
 #include "protocol/sse.h"
 
 namespace smmf::engines::openai_compat {
@@ -15,7 +16,7 @@ OpenAiEngine::OpenAiEngine(std::shared_ptr<net::HttpClient> client, OpenAiEngine
     : client_(std::move(client)), opts_(std::move(opts)) {}
 
 EngineInfo OpenAiEngine::info() const {
-  return EngineInfo{"openai_compat", opts_.type, opts_.context_length, 0};
+  return EngineInfo{opts_.engine_name, opts_.type, opts_.context_length, 0};
 }
 
 asio::awaitable<Status> OpenAiEngine::load() {
@@ -30,7 +31,7 @@ Status OpenAiEngine::health() const {
 
 net::ClientRequest OpenAiEngine::make_request(std::string target, std::string body,
                                               const CallContext& ctx) const {
-  auto req = net::ClientRequest::post(std::move(target), std::move(body));
+  auto req = net::ClientRequest::post(std::move(target) + opts_.query, std::move(body));
   if (!opts_.api_key.empty())
     req.headers.emplace_back(opts_.auth_header, opts_.auth_prefix + opts_.api_key);
   for (const auto& h : opts_.headers) req.headers.push_back(h);
@@ -41,19 +42,28 @@ net::ClientRequest OpenAiEngine::make_request(std::string target, std::string bo
 asio::awaitable<Result<GenerationResult>> OpenAiEngine::chat(const protocol::ChatRequest& req,
                                                              DeltaSink* sink,
                                                              const CallContext& ctx) {
-  auto body = json::serialize(protocol::chat_request_json(req, opts_.upstream_model, sink));
-  co_return co_await generate("/chat/completions", std::move(body), sink, ctx);
+  auto body =
+      json::serialize(protocol::chat_request_json(req, opts_.upstream_model, sink, opts_.dialect));
+  int prompt_estimate = 0;
+  for (const auto& m : req.messages) prompt_estimate += remote::estimate_tokens(m.content) + 4;
+  auto r = co_await generate("/chat/completions", std::move(body), sink, ctx, prompt_estimate);
+  co_return r;
 }
 
 asio::awaitable<Result<GenerationResult>> OpenAiEngine::complete(
     const protocol::CompletionRequest& req, DeltaSink* sink, const CallContext& ctx) {
-  auto body = json::serialize(protocol::completion_request_json(req, opts_.upstream_model, sink));
-  co_return co_await generate("/completions", std::move(body), sink, ctx);
+  auto body = json::serialize(
+      protocol::completion_request_json(req, opts_.upstream_model, sink, opts_.dialect));
+  int prompt_estimate = 0;
+  for (const auto& p : req.prompts) prompt_estimate += remote::estimate_tokens(p);
+  auto r = co_await generate("/completions", std::move(body), sink, ctx, prompt_estimate);
+  co_return r;
 }
 
 asio::awaitable<Result<GenerationResult>> OpenAiEngine::generate(std::string target,
                                                                  std::string body, DeltaSink* sink,
-                                                                 const CallContext& ctx) {
+                                                                 const CallContext& ctx,
+                                                                 int prompt_estimate) {
   std::string upstream = opts_.base.origin();
   auto opened =
       co_await client_->open(opts_.base, make_request(std::move(target), std::move(body), ctx));
@@ -62,7 +72,7 @@ asio::awaitable<Result<GenerationResult>> OpenAiEngine::generate(std::string tar
   if (stream.status() != 200) {
     auto err_body = co_await stream.read_all();
     std::string text = err_body ? std::move(*err_body) : std::string();
-    co_return protocol::upstream_error(stream.status(), text, upstream);
+    co_return remote::upstream_failure(stream.status(), text, upstream, opts_.api_key);
   }
 
   if (!sink) {
@@ -71,10 +81,19 @@ asio::awaitable<Result<GenerationResult>> OpenAiEngine::generate(std::string tar
     boost::system::error_code ec;
     auto v = json::parse(*all, ec);
     if (ec) co_return Error::unavailable(fmt::format("{} answered invalid JSON", upstream));
-    co_return protocol::parse_generation_response(v);
+    auto parsed = protocol::parse_generation_response(v);
+    if (parsed && parsed->usage.prompt_tokens == 0 && parsed->usage.completion_tokens == 0) {
+      // The upstream reported no usage: estimate it.
+      parsed->usage.prompt_tokens = prompt_estimate;
+      for (const auto& c : parsed->choices)
+        parsed->usage.completion_tokens += remote::estimate_tokens(c.text);
+    }
+    co_return parsed;
   }
 
   GenerationResult result;
+  bool got_usage = false;
+  size_t out_bytes = 0;
   protocol::SseParser parser;
   std::vector<protocol::SseEvent> events;
   std::vector<protocol::Delta> deltas;
@@ -102,11 +121,15 @@ asio::awaitable<Result<GenerationResult>> OpenAiEngine::generate(std::string tar
       if (ec)
         co_return Error::unavailable(fmt::format("{} sent an invalid stream chunk", upstream));
       if (ev.event == "error" || (v.is_object() && v.get_object().contains("error")))
-        co_return protocol::upstream_error(502, ev.data, upstream);
+        co_return remote::upstream_failure(502, ev.data, upstream, opts_.api_key);
       auto chunk = protocol::parse_stream_chunk(v);
       if (!chunk) co_return chunk.error();
-      if (chunk->usage) result.usage = *chunk->usage;
+      if (chunk->usage) {
+        result.usage = *chunk->usage;
+        got_usage = true;
+      }
       for (auto& d : chunk->deltas) {
+        out_bytes += d.text.size();
         if (d.finish_reason) result.choices.push_back({d.index, {}, *d.finish_reason});
         deltas.push_back(std::move(d));
       }
@@ -115,6 +138,10 @@ asio::awaitable<Result<GenerationResult>> OpenAiEngine::generate(std::string tar
     if (!deltas.empty()) {
       if (auto st = co_await sink->write(deltas); !st) co_return st.error();
     }
+  }
+  if (!got_usage) {
+    result.usage.prompt_tokens = prompt_estimate;
+    result.usage.completion_tokens = static_cast<int>((out_bytes + 3) / 4);
   }
   co_return result;
 }
@@ -125,74 +152,12 @@ asio::awaitable<Result<protocol::EmbeddingResult>> OpenAiEngine::embed(
   auto res = co_await client_->send(opts_.base, make_request("/embeddings", std::move(body), ctx));
   if (!res) co_return res.error().error;
   if (res->status != 200)
-    co_return protocol::upstream_error(res->status, res->body, opts_.base.origin());
+    co_return remote::upstream_failure(res->status, res->body, opts_.base.origin(), opts_.api_key);
   boost::system::error_code ec;
   auto v = json::parse(res->body, ec);
   if (ec)
     co_return Error::unavailable(fmt::format("{} answered invalid JSON", opts_.base.origin()));
   co_return protocol::parse_embedding_response(v);
-}
-
-namespace {
-
-class Factory : public EngineFactory {
- public:
-  explicit Factory(std::shared_ptr<net::HttpClient> client) : client_(std::move(client)) {}
-  std::string name() const override { return "openai_compat"; }
-
-  Result<std::shared_ptr<Engine>> create(const ModelConfig& cfg) const override {
-    OpenAiEngineOptions o;
-    o.type = protocol::model_type_from_string(cfg.type).value_or(protocol::ModelType::kLlm);
-    o.upstream_model = cfg.name;
-    auto bad = [&](std::string_view key, std::string_view why) {
-      return Error::invalid(fmt::format("{}: params.{} {}", cfg.origin, key, why),
-                            fmt::format("params.{}", key));
-    };
-    std::string base_url;
-    for (const auto& [k, v] : cfg.params) {
-      if (k == "headers") {
-        if (!v.is_object()) return bad(k, "must be a table of strings");
-        for (const auto& [hk, hv] : v.get_object()) {
-          if (!hv.is_string()) return bad(k, "must be a table of strings");
-          o.headers.emplace_back(std::string(hk), std::string(hv.get_string()));
-        }
-        continue;
-      }
-      if (k == "context_length") {
-        if (!v.is_int64() || v.get_int64() < 0) return bad(k, "must be a non-negative integer");
-        o.context_length = static_cast<int>(v.get_int64());
-        continue;
-      }
-      if (!v.is_string()) return bad(k, "must be a string");
-      std::string s(v.get_string());
-      if (k == "base_url")
-        base_url = s;
-      else if (k == "api_key")
-        o.api_key = s;
-      else if (k == "upstream_model")
-        o.upstream_model = s;
-      else if (k == "auth_header")
-        o.auth_header = s;
-      else if (k == "auth_prefix")
-        o.auth_prefix = s;
-      else
-        return bad(k, "is not a known setting of the openai_compat engine");
-    }
-    if (base_url.empty()) return bad("base_url", "is required");
-    auto url = net::parse_url(base_url);
-    if (!url) return bad("base_url", url.error().message);
-    o.base = std::move(*url);
-    return std::shared_ptr<Engine>(std::make_shared<OpenAiEngine>(client_, std::move(o)));
-  }
-
- private:
-  std::shared_ptr<net::HttpClient> client_;
-};
-
-}  // namespace
-
-void register_openai_compat(EngineRegistry& registry, std::shared_ptr<net::HttpClient> client) {
-  registry.add(std::make_unique<Factory>(std::move(client)));
 }
 
 }  // namespace smmf::engines::openai_compat

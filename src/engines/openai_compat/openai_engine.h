@@ -10,6 +10,7 @@
 #include "engines/engine.h"
 #include "engines/engine_factory.h"
 #include "net/http_client.h"
+#include "protocol/openai_client_json.h"
 
 namespace smmf::engines::openai_compat {
 
@@ -22,6 +23,9 @@ struct OpenAiEngineOptions {
   std::string auth_prefix = "Bearer ";
   std::vector<std::pair<std::string, std::string>> headers;  ///< extra headers
   int context_length = 0;
+  protocol::UpstreamDialect dialect;  ///< the preset's request quirks
+  std::string query;                  ///< appended to every target, e.g. "?api-version=..."
+  std::string engine_name = "openai_compat";
 };
 
 class OpenAiEngine : public Engine {
@@ -47,14 +51,18 @@ class OpenAiEngine : public Engine {
                                   const CallContext& ctx) const;
   asio::awaitable<Result<protocol::GenerationResult>> generate(std::string target, std::string body,
                                                                DeltaSink* sink,
-                                                               const CallContext& ctx);
+                                                               const CallContext& ctx,
+                                                               int prompt_estimate);
 
   std::shared_ptr<net::HttpClient> client_;
   OpenAiEngineOptions opts_;
 };
 
-/// Registers the "openai_compat" engine: params base_url (required), api_key, upstream_model,
-/// auth_header, auth_prefix, headers (table), context_length.
+/// Registers the "openai_compat" engine: params preset, base_url (required without a preset),
+/// api_key / api_key_file, upstream_model, auth_header, auth_prefix, headers (table),
+/// context_length, max_tokens_field, stream_usage, Azure's endpoint / deployment / api_version,
+/// and the network params of engines/remote/remote_params.h (docs/engines.md lists them).
+/// Defined in openai_factory.cpp.
 void register_openai_compat(EngineRegistry& registry, std::shared_ptr<net::HttpClient> client);
 
 }  // namespace smmf::engines::openai_compat
