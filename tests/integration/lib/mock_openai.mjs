@@ -7,6 +7,7 @@
 //   "error-<status>"    answers that status with an OpenAI error body echoing the auth header
 //   "html-502"          answers 502 with an HTML page
 //   "midstream-error"   streams one chunk then an error object
+//   "slow"              waits 3 s before answering
 // The mock checks the auth header against `expect.auth` ({ header, value }) and answers 401 if
 // it differs.
 import { sendJson, sendSse } from './mock_http.mjs';
@@ -34,6 +35,7 @@ export function openaiHandler({ auth } = {}) {
                                                     type: 'invalid_request_error',
                                                     param: 'messages', code: 'bad' } });
     }
+    if (model === 'slow') await new Promise((r) => setTimeout(r, 3000));
     if (model === 'html-502') return sendJson(res, 502, '<html><body>502 Bad Gateway</body></html>');
     if (path.endsWith('/embeddings')) {
       const input = Array.isArray(body.input) ? body.input : [body.input];
