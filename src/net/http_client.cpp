@@ -178,8 +178,7 @@ HttpClient::connect(const Url& url, const ProxyServer* proxy, std::string key) {
     co_return fail(ErrorCode::kUnavailable, fmt::format("TLS: cannot set SNI for {}", url.host));
   if (opts_.verify_tls) ssl.set_verify_callback(asio::ssl::host_name_verification(url.host));
   auto [hec] = co_await ssl.async_handshake(asio::ssl::stream_base::client, kTuple);
-  if (hec)
-    co_return io_error(hec, fmt::format("TLS handshake with {} failed", url.origin()), true);
+  if (hec) co_return io_error(hec, fmt::format("TLS handshake with {} failed", url.origin()), true);
   beast::get_lowest_layer(ssl).expires_never();
   co_return std::make_unique<Conn>(std::move(key), std::move(ssl));
 }

@@ -74,12 +74,14 @@ Result<ProxySettings> ProxySettings::from_env() {
   const char* which = nullptr;
   if (const char* v = env_first({"https_proxy", "HTTPS_PROXY"}, &which)) {
     auto p = parse_proxy_url(v);
-    if (!p) return Error::invalid(fmt::format("environment variable {} {}", which, p.error().message));
+    if (!p)
+      return Error::invalid(fmt::format("environment variable {} {}", which, p.error().message));
     out.https = std::move(*p);
   }
   if (const char* v = env_first({"http_proxy", "HTTP_PROXY"}, &which)) {
     auto p = parse_proxy_url(v);
-    if (!p) return Error::invalid(fmt::format("environment variable {} {}", which, p.error().message));
+    if (!p)
+      return Error::invalid(fmt::format("environment variable {} {}", which, p.error().message));
     out.http = std::move(*p);
   }
   if (const char* v = env_first({"no_proxy", "NO_PROXY"}, &which)) out.no_proxy = v;
@@ -111,9 +113,8 @@ bool no_proxy_matches(std::string_view no_proxy, std::string_view host_in, uint1
   size_t start = 0;
   while (start <= no_proxy.size()) {
     size_t comma = no_proxy.find(',', start);
-    std::string entry = lower(
-        trim(no_proxy.substr(start, comma == std::string_view::npos ? std::string_view::npos
-                                                                     : comma - start)));
+    std::string entry = lower(trim(no_proxy.substr(
+        start, comma == std::string_view::npos ? std::string_view::npos : comma - start)));
     start = comma == std::string_view::npos ? no_proxy.size() + 1 : comma + 1;
     if (entry.empty()) continue;
     if (entry == "*") return true;

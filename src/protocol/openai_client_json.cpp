@@ -22,8 +22,7 @@ void put_generation(json::object& o, const GenerationParams& g, bool stream,
   if (s.min_p && keep(F::kMinP)) o["min_p"] = *s.min_p;
   if (s.typical_p && keep(F::kTypicalP)) o["typical_p"] = *s.typical_p;
   if (s.presence_penalty != 0 && keep(F::kPenalties)) o["presence_penalty"] = s.presence_penalty;
-  if (s.frequency_penalty != 0 && keep(F::kPenalties))
-    o["frequency_penalty"] = s.frequency_penalty;
+  if (s.frequency_penalty != 0 && keep(F::kPenalties)) o["frequency_penalty"] = s.frequency_penalty;
   if (s.repetition_penalty != 1 && keep(F::kRepetitionPenalty))
     o["repetition_penalty"] = s.repetition_penalty;
   if (s.seed && keep(F::kSeed)) o[d.seed_field] = *s.seed;

@@ -30,7 +30,8 @@ Status AnthropicEngine::health() const {
 asio::awaitable<Result<GenerationResult>> AnthropicEngine::chat(const protocol::ChatRequest& req,
                                                                 DeltaSink* sink,
                                                                 const CallContext& ctx) {
-  auto body = messages_request(req, opts_.upstream_model, opts_.default_max_tokens, sink != nullptr);
+  auto body =
+      messages_request(req, opts_.upstream_model, opts_.default_max_tokens, sink != nullptr);
   if (!body) co_return body.error();
   auto creq = net::ClientRequest::post("/v1/messages", json::serialize(*body));
   if (!opts_.api_key.empty()) creq.headers.emplace_back("x-api-key", opts_.api_key);
@@ -107,9 +108,8 @@ class Factory : public EngineFactory {
 
   Result<std::shared_ptr<Engine>> create(const ModelConfig& cfg) const override {
     if (cfg.type != "llm")
-      return Error::invalid(fmt::format("{}: the anthropic engine serves type \"llm\" only",
-                                        cfg.origin),
-                            "type");
+      return Error::invalid(
+          fmt::format("{}: the anthropic engine serves type \"llm\" only", cfg.origin), "type");
     AnthropicOptions o;
     auto extra = [&](std::string_view k, const json::value& v) -> Result<bool> {
       if (k == "anthropic_version") {
@@ -138,8 +138,8 @@ class Factory : public EngineFactory {
     o.context_length = rp->context_length;
     if (o.api_key.empty())
       return remote::bad_param(cfg, "api_key", "(or params.api_key_file) is required");
-    return std::shared_ptr<Engine>(std::make_shared<AnthropicEngine>(
-        remote::make_client(*client_, rp->client), std::move(o)));
+    return std::shared_ptr<Engine>(
+        std::make_shared<AnthropicEngine>(remote::make_client(*client_, rp->client), std::move(o)));
   }
 
  private:

@@ -29,8 +29,8 @@ int num(const json::object& o, std::string_view k) {
 void read_usage(const json::object& u, protocol::Usage& usage, bool input) {
   if (input) {
     usage.cached_tokens = num(u, "cache_read_input_tokens");
-    usage.prompt_tokens = num(u, "input_tokens") + usage.cached_tokens +
-                          num(u, "cache_creation_input_tokens");
+    usage.prompt_tokens =
+        num(u, "input_tokens") + usage.cached_tokens + num(u, "cache_creation_input_tokens");
   }
   if (u.contains("output_tokens")) usage.completion_tokens = num(u, "output_tokens");
 }
@@ -78,8 +78,7 @@ Result<json::object> messages_request(const protocol::ChatRequest& r, std::strin
     last_role = m.role;
   }
   if (messages.empty())
-    return Error::invalid("messages must hold at least one user or assistant message",
-                          "messages");
+    return Error::invalid("messages must hold at least one user or assistant message", "messages");
   json::object o;
   o["model"] = model;
   o["messages"] = std::move(messages);
@@ -127,10 +126,11 @@ unsigned status_of_error_type(std::string_view type) {
     unsigned status;
   };
   static constexpr Row kRows[] = {
-      {"invalid_request_error", 400}, {"authentication_error", 401}, {"billing_error", 402},
-      {"permission_error", 403},      {"not_found_error", 404},      {"request_too_large", 413},
-      {"rate_limit_error", 429},      {"api_error", 500},            {"timeout_error", 504},
-      {"overloaded_error", 529},
+      {"invalid_request_error", 400}, {"authentication_error", 401},
+      {"billing_error", 402},         {"permission_error", 403},
+      {"not_found_error", 404},       {"request_too_large", 413},
+      {"rate_limit_error", 429},      {"api_error", 500},
+      {"timeout_error", 504},         {"overloaded_error", 529},
   };
   for (const auto& r : kRows)
     if (r.type == type) return r.status;
@@ -163,7 +163,8 @@ Result<bool> StreamDecoder::on_event(std::string_view event, std::string_view da
       if (str(*d, "type") == "text_delta")
         out.push_back(protocol::Delta{0, str(*d, "text"), std::nullopt});
   } else if (type == "message_delta") {
-    if (const json::object* u = obj(o, "usage")) read_usage(*u, usage_, u->contains("input_tokens"));
+    if (const json::object* u = obj(o, "usage"))
+      read_usage(*u, usage_, u->contains("input_tokens"));
     if (const json::object* d = obj(o, "delta"))
       if (auto f = finish_of(str(*d, "stop_reason")); f && !finished_) {
         out.push_back(protocol::Delta{0, "", f});

@@ -18,9 +18,8 @@
 namespace smmf::engines::anthropic {
 
 /// The /v1/messages body. Errors (InvalidArgument / Unsupported) name the request param.
-Result<boost::json::object> messages_request(const protocol::ChatRequest& r,
-                                             std::string_view model, int default_max_tokens,
-                                             bool stream);
+Result<boost::json::object> messages_request(const protocol::ChatRequest& r, std::string_view model,
+                                             int default_max_tokens, bool stream);
 
 Result<protocol::GenerationResult> parse_messages_response(const boost::json::value& v);
 

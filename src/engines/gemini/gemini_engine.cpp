@@ -43,8 +43,8 @@ asio::awaitable<Result<GenerationResult>> GeminiEngine::chat(const protocol::Cha
                                                              const CallContext& ctx) {
   auto body = generate_request(req);
   if (!body) co_return body.error();
-  std::string target = "/" + opts_.model_path +
-                       (sink ? ":streamGenerateContent?alt=sse" : ":generateContent");
+  std::string target =
+      "/" + opts_.model_path + (sink ? ":streamGenerateContent?alt=sse" : ":generateContent");
   auto creq = make_request(std::move(target), json::serialize(*body), ctx);
   int prompt_estimate = 0;
   for (const auto& m : req.messages) prompt_estimate += remote::estimate_tokens(m.content) + 4;
@@ -72,9 +72,9 @@ asio::awaitable<Result<GenerationResult>> GeminiEngine::chat(const protocol::Cha
     if (!d) co_return d.error();
     for (auto& delta : d->deltas) {
       out_bytes += delta.text.size();
-      result.choices.push_back(protocol::Choice{
-          delta.index, std::move(delta.text),
-          delta.finish_reason.value_or(protocol::FinishReason::kStop)});
+      result.choices.push_back(
+          protocol::Choice{delta.index, std::move(delta.text),
+                           delta.finish_reason.value_or(protocol::FinishReason::kStop)});
     }
     std::sort(result.choices.begin(), result.choices.end(),
               [](const auto& a, const auto& b) { return a.index < b.index; });
@@ -156,9 +156,8 @@ class Factory : public EngineFactory {
     auto none = [](std::string_view, const json::value&) -> Result<bool> { return false; };
     auto rp = remote::parse_remote_params(cfg, "gemini", client_->options(), none);
     if (!rp) return rp.error();
-    auto url = net::parse_url(rp->base_url.empty()
-                                  ? "https://generativelanguage.googleapis.com/v1beta"
-                                  : rp->base_url);
+    auto url = net::parse_url(
+        rp->base_url.empty() ? "https://generativelanguage.googleapis.com/v1beta" : rp->base_url);
     if (!url) return remote::bad_param(cfg, "base_url", url.error().message);
     GeminiOptions o;
     o.base = std::move(*url);
@@ -169,8 +168,8 @@ class Factory : public EngineFactory {
     o.context_length = rp->context_length;
     if (o.api_key.empty())
       return remote::bad_param(cfg, "api_key", "(or params.api_key_file) is required");
-    return std::shared_ptr<Engine>(std::make_shared<GeminiEngine>(
-        remote::make_client(*client_, rp->client), std::move(o)));
+    return std::shared_ptr<Engine>(
+        std::make_shared<GeminiEngine>(remote::make_client(*client_, rp->client), std::move(o)));
   }
 
  private:

@@ -15,7 +15,7 @@
 namespace smmf::engines::gemini {
 
 struct GeminiOptions {
-  net::Url base;  ///< e.g. https://generativelanguage.googleapis.com/v1beta
+  net::Url base;           ///< e.g. https://generativelanguage.googleapis.com/v1beta
   std::string model_path;  ///< "models/gemini-2.0-flash"
   protocol::ModelType type = protocol::ModelType::kLlm;
   std::string api_key;

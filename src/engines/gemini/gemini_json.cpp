@@ -81,8 +81,7 @@ Result<json::object> generate_request(const protocol::ChatRequest& r) {
     last_role = role;
   }
   if (contents.empty())
-    return Error::invalid("messages must hold at least one user or assistant message",
-                          "messages");
+    return Error::invalid("messages must hold at least one user or assistant message", "messages");
   json::object o;
   o["contents"] = std::move(contents);
   if (!system_parts.empty()) {
@@ -174,8 +173,8 @@ Result<protocol::EmbeddingResult> parse_embed_response(const json::value& v, siz
   const json::array* embeddings = top ? arr(*top, "embeddings") : nullptr;
   if (!embeddings) return Error::unavailable("gemini response has no 'embeddings' array");
   if (embeddings->size() != expected)
-    return Error::unavailable(fmt::format("gemini returned {} embeddings for {} inputs",
-                                          embeddings->size(), expected));
+    return Error::unavailable(
+        fmt::format("gemini returned {} embeddings for {} inputs", embeddings->size(), expected));
   protocol::EmbeddingResult out;
   for (const auto& e : *embeddings) {
     const json::object* eo = e.if_object();

@@ -4,8 +4,8 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
-#include "protocol/openai_client_json.h"
 #include "engines/remote/remote_params.h"
+#include "protocol/openai_client_json.h"
 #include "protocol/sse.h"
 
 namespace smmf::engines::openai_compat {

@@ -97,18 +97,19 @@ class Factory : public EngineFactory {
     if (!x.preset.empty()) {
       preset = find_preset(x.preset);
       if (!preset)
-        return remote::bad_param(cfg, "preset",
-                                 fmt::format("'{}' is not a known preset ({})", x.preset,
-                                             preset_names()));
+        return remote::bad_param(
+            cfg, "preset",
+            fmt::format("'{}' is not a known preset ({})", x.preset, preset_names()));
       o.auth_header = preset->auth_header;
       o.auth_prefix = preset->auth_prefix;
       o.dialect = preset->dialect;
     }
     const bool azure = preset && preset->name == "azure";
     if (!azure && (!x.endpoint.empty() || !x.deployment.empty() || !x.api_version.empty()))
-      return remote::bad_param(cfg, !x.endpoint.empty() ? "endpoint"
-                                    : !x.deployment.empty() ? "deployment"
-                                                            : "api_version",
+      return remote::bad_param(cfg,
+                               !x.endpoint.empty()     ? "endpoint"
+                               : !x.deployment.empty() ? "deployment"
+                                                       : "api_version",
                                "is only known with preset = \"azure\"");
     if (azure) {
       auto b = azure_base(cfg, x, base_url, o.query);
@@ -120,8 +121,8 @@ class Factory : public EngineFactory {
     if (base_url.empty()) return remote::bad_param(cfg, "base_url", "is required without a preset");
     if (preset && preset->needs_key && o.api_key.empty())
       return remote::bad_param(
-          cfg, "api_key", fmt::format("(or params.api_key_file) is required by preset {}",
-                                      preset->name));
+          cfg, "api_key",
+          fmt::format("(or params.api_key_file) is required by preset {}", preset->name));
     if (x.auth_header) o.auth_header = *x.auth_header;
     if (x.auth_prefix) o.auth_prefix = *x.auth_prefix;
     if (x.max_tokens_field) {

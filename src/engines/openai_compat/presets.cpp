@@ -30,7 +30,8 @@ constexpr D dialect(bool stream_usage, uint32_t omit, std::string_view seed = "s
 // provider rejects or ignores stream_options and sends usage in its last chunk unasked.
 const std::array kPresets{
     Preset{"openai", "https://api.openai.com/v1", "Authorization", "Bearer ", true,
-           openai_dialect(), "max_completion_tokens; rejects top_k/min_p/typical_p/repetition_penalty"},
+           openai_dialect(),
+           "max_completion_tokens; rejects top_k/min_p/typical_p/repetition_penalty"},
     Preset{"azure", "", "api-key", "", true, openai_dialect(),
            "URL from endpoint + deployment + api_version, or endpoint/openai/v1"},
     Preset{"deepseek", "https://api.deepseek.com/v1", "Authorization", "Bearer ", true,
@@ -70,8 +71,8 @@ const std::array kPresets{
            dialect(true, D::kTypicalP), "takes top_k, min_p, repetition_penalty"},
     Preset{"ollama", "http://localhost:11434/v1", "Authorization", "Bearer ", false,
            dialect(true, kNonOpenAi | D::kLogitBias), "no key needed"},
-    Preset{"vllm", "http://localhost:8000/v1", "Authorization", "Bearer ", false,
-           dialect(true, 0), "every sampling field"},
+    Preset{"vllm", "http://localhost:8000/v1", "Authorization", "Bearer ", false, dialect(true, 0),
+           "every sampling field"},
     Preset{"sglang", "http://localhost:30000/v1", "Authorization", "Bearer ", false,
            dialect(true, 0), "every sampling field"},
     Preset{"llama-server", "http://localhost:8080/v1", "Authorization", "Bearer ", false,

@@ -67,8 +67,8 @@ Result<RemoteParams> parse_remote_params(const ModelConfig& cfg, std::string_vie
       (k == "connect_timeout_ms"      ? p.client.connect_timeout
        : k == "first_byte_timeout_ms" ? p.client.first_byte_timeout
                                       : p.client.idle_timeout) = *ms;
-    } else if (k == "base_url" || k == "upstream_model" || k == "api_key" ||
-               k == "api_key_file" || k == "proxy" || k == "no_proxy" || k == "ca_file") {
+    } else if (k == "base_url" || k == "upstream_model" || k == "api_key" || k == "api_key_file" ||
+               k == "proxy" || k == "no_proxy" || k == "ca_file") {
       auto s = str();
       if (!s) return s.error();
       if (k == "base_url") {

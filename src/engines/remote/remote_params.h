@@ -31,8 +31,7 @@ struct RemoteParams {
 
 /// Handles one engine-specific key: returns true when it used the key, false when the key is
 /// unknown to the engine, or an error (already naming the key).
-using ExtraKey =
-    std::function<Result<bool>(std::string_view key, const boost::json::value& value)>;
+using ExtraKey = std::function<Result<bool>(std::string_view key, const boost::json::value& value)>;
 
 /// Parses the shared keys of `cfg.params` (base_url, upstream_model, api_key, api_key_file,
 /// headers, context_length, proxy, no_proxy, ca_file, tls_verify, connect_timeout_ms,
@@ -40,8 +39,7 @@ using ExtraKey =
 /// `extra`. Proxies come from the environment unless params.proxy is set ("none" = direct).
 /// Errors name the file, model and key; never a secret's value.
 Result<RemoteParams> parse_remote_params(const ModelConfig& cfg, std::string_view engine,
-                                         const net::ClientOptions& defaults,
-                                         const ExtraKey& extra);
+                                         const net::ClientOptions& defaults, const ExtraKey& extra);
 
 /// The error for a bad value of params.<key>.
 Error bad_param(const ModelConfig& cfg, std::string_view key, std::string_view why);

@@ -15,12 +15,9 @@ using protocol::FinishReason;
 
 protocol::ChatRequest conversation() {
   protocol::ChatRequest r;
-  r.messages = {{"system", "Be brief.", ""},
-                {"user", "a", ""},
-                {"user", "b", ""},
-                {"assistant", "c", ""},
-                {"developer", "Be kind.", ""},
-                {"user", "d", ""}};
+  r.messages = {
+      {"system", "Be brief.", ""},   {"user", "a", ""}, {"user", "b", ""}, {"assistant", "c", ""},
+      {"developer", "Be kind.", ""}, {"user", "d", ""}};
   r.gen.stop = {"END"};
   r.gen.sampling.temperature = 0.5f;
   r.gen.sampling.top_p = 0.9f;
@@ -75,16 +72,20 @@ TEST(AnthropicJson, ResponseAndStream) {
     EXPECT_TRUE(x);
     return x && *x;
   };
-  EXPECT_FALSE(feed("message_start",
-                    R"({"type":"message_start","message":{"usage":{"input_tokens":7,"output_tokens":1}}})"));
-  EXPECT_FALSE(feed("content_block_start",
-                    R"({"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}})"));
+  EXPECT_FALSE(
+      feed("message_start",
+           R"({"type":"message_start","message":{"usage":{"input_tokens":7,"output_tokens":1}}})"));
+  EXPECT_FALSE(feed(
+      "content_block_start",
+      R"({"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}})"));
   EXPECT_FALSE(feed("ping", R"({"type":"ping"})"));
-  EXPECT_FALSE(feed("content_block_delta",
-                    R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"}})"));
+  EXPECT_FALSE(feed(
+      "content_block_delta",
+      R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"}})"));
   EXPECT_FALSE(feed("content_block_stop", R"({"type":"content_block_stop","index":0})"));
-  EXPECT_FALSE(feed("message_delta",
-                    R"({"type":"message_delta","delta":{"stop_reason":"stop_sequence"},"usage":{"output_tokens":4}})"));
+  EXPECT_FALSE(feed(
+      "message_delta",
+      R"({"type":"message_delta","delta":{"stop_reason":"stop_sequence"},"usage":{"output_tokens":4}})"));
   EXPECT_TRUE(feed("message_stop", R"({"type":"message_stop"})"));
   ASSERT_EQ(out.size(), 2u);
   EXPECT_EQ(out[0].text, "Hi");
@@ -132,7 +133,8 @@ TEST(GeminiJson, ResponsesAndBlocks) {
   EXPECT_EQ(d->deltas[0].finish_reason, FinishReason::kLength);
   EXPECT_EQ(d->usage->prompt_tokens, 4);
   EXPECT_EQ(d->usage->completion_tokens, 2);
-  auto blocked = gemini::decode_response(json::parse(R"({"promptFeedback":{"blockReason":"SAFETY"}})"));
+  auto blocked =
+      gemini::decode_response(json::parse(R"({"promptFeedback":{"blockReason":"SAFETY"}})"));
   ASSERT_FALSE(blocked);
   EXPECT_EQ(blocked.error().code, ErrorCode::kInvalidArgument);
   auto emb = gemini::parse_embed_response(

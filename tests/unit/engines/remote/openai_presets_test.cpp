@@ -56,9 +56,9 @@ TEST(Presets, TableIsCompleteAndWellFormed) {
     }
   }
   for (std::string_view n :
-       {"openai", "azure", "deepseek", "moonshot", "tongyi", "zhipu", "baichuan", "spark",
-        "wenxin", "yi", "siliconflow", "mistral", "groq", "together", "openrouter", "ollama",
-        "vllm", "sglang", "llama-server", "lmstudio"})
+       {"openai",     "azure",  "deepseek", "moonshot",    "tongyi",       "zhipu",   "baichuan",
+        "spark",      "wenxin", "yi",       "siliconflow", "mistral",      "groq",    "together",
+        "openrouter", "ollama", "vllm",     "sglang",      "llama-server", "lmstudio"})
     EXPECT_TRUE(names.count(n)) << n;
   EXPECT_EQ(find_preset("zhipu")->base_url, "https://open.bigmodel.cn/api/paas/v4");
   EXPECT_EQ(find_preset("tongyi")->base_url, "https://dashscope.aliyuncs.com/compatible-mode/v1");
@@ -178,8 +178,8 @@ TEST_F(PresetFactory, ApiKeyFileAndNetworkParams) {
                             path));
   ASSERT_TRUE(e) << e.error().message;
   EXPECT_EQ(opts(*e).api_key, "sk-from-file");
-  auto both = make(fmt::format(R"({{"base_url":"http://h/v1","api_key":"a","api_key_file":"{}"}})",
-                               path));
+  auto both =
+      make(fmt::format(R"({{"base_url":"http://h/v1","api_key":"a","api_key_file":"{}"}})", path));
   ASSERT_FALSE(both);
   std::remove(path.c_str());
   auto gone = make(fmt::format(R"({{"base_url":"http://h/v1","api_key_file":"{}"}})", path));
