@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <boost/json/parse.hpp>
 
+#include <algorithm>
 #include <cstring>
 
 namespace smmf::protocol {
@@ -16,7 +17,7 @@ void put_generation(json::object& o, const GenerationParams& g, bool stream,
   auto keep = [&](uint32_t field) { return (d.omit & field) == 0; };
   const auto& s = g.sampling;
   if (g.max_tokens) o[d.max_tokens_field] = *g.max_tokens;
-  if (s.temperature) o["temperature"] = *s.temperature;
+  if (s.temperature) o["temperature"] = std::min(*s.temperature, d.temperature_max);
   if (s.top_p) o["top_p"] = *s.top_p;
   if (s.top_k && keep(F::kTopK)) o["top_k"] = *s.top_k;
   if (s.min_p && keep(F::kMinP)) o["min_p"] = *s.min_p;

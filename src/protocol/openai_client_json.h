@@ -28,8 +28,9 @@ struct UpstreamDialect {
   };
   std::string_view max_tokens_field = "max_tokens";  ///< or "max_completion_tokens"
   std::string_view seed_field = "seed";              ///< Mistral: "random_seed"
-  bool stream_usage = true;  ///< send stream_options.include_usage when streaming
-  uint32_t omit = 0;         ///< Field bits
+  bool stream_usage = true;      ///< send stream_options.include_usage when streaming
+  float temperature_max = 2.0f;  ///< higher temperatures are clamped to it (some accept 0..1)
+  uint32_t omit = 0;             ///< Field bits
 };
 
 /// `model` replaces the request's model (the upstream's id). `stream` asks for SSE and, when the

@@ -18,8 +18,10 @@ constexpr D openai_dialect() {
   d.omit = kNonOpenAi;
   return d;
 }
-constexpr D dialect(bool stream_usage, uint32_t omit, std::string_view seed = "seed") {
+constexpr D dialect(bool stream_usage, uint32_t omit, std::string_view seed = "seed",
+                    float temperature_max = 2.0f) {
   D d;
+  d.temperature_max = temperature_max;
   d.stream_usage = stream_usage;
   d.omit = omit;
   d.seed_field = seed;
@@ -37,22 +39,29 @@ const std::array kPresets{
     Preset{"deepseek", "https://api.deepseek.com/v1", "Authorization", "Bearer ", true,
            dialect(true, kNonOpenAi | D::kLogitBias), ""},
     Preset{"moonshot", "https://api.moonshot.cn/v1", "Authorization", "Bearer ", true,
-           dialect(false, kNonOpenAi), "usage arrives inside the last chunk's choice"},
+           dialect(false, kNonOpenAi, "seed", 1.0f),
+           "temperature 0..1; usage arrives inside the last chunk's choice"},
     Preset{"tongyi", "https://dashscope.aliyuncs.com/compatible-mode/v1", "Authorization",
            "Bearer ", true,
            dialect(true, D::kMinP | D::kTypicalP | D::kRepetitionPenalty | D::kLogitBias),
            "DashScope compatible mode; takes top_k"},
     Preset{"zhipu", "https://open.bigmodel.cn/api/paas/v4", "Authorization", "Bearer ", true,
-           dialect(false, kNonOpenAi | D::kLogitBias | D::kPenalties | D::kSeed | D::kUser),
-           "GLM; usage in the last chunk"},
+           dialect(false, kNonOpenAi | D::kLogitBias | D::kPenalties | D::kSeed | D::kUser, "seed",
+                   1.0f),
+           "GLM; temperature 0..1; usage in the last chunk"},
     Preset{"baichuan", "https://api.baichuan-ai.com/v1", "Authorization", "Bearer ", true,
-           dialect(false, D::kMinP | D::kTypicalP | D::kRepetitionPenalty | D::kLogitBias |
-                              D::kSeed | D::kUser),
-           "takes top_k; usage in the last chunk"},
+           dialect(false,
+                   D::kMinP | D::kTypicalP | D::kRepetitionPenalty | D::kLogitBias | D::kSeed |
+                       D::kUser,
+                   "seed", 1.0f),
+           "takes top_k; temperature 0..1; usage in the last chunk"},
     Preset{"spark", "https://spark-api-open.xf-yun.com/v1", "Authorization", "Bearer ", true,
-           dialect(false, D::kMinP | D::kTypicalP | D::kRepetitionPenalty | D::kLogitBias |
-                              D::kSeed | D::kUser),
-           "iFlytek; api_key is the APIPassword; takes top_k; usage in the last chunk"},
+           dialect(false,
+                   D::kMinP | D::kTypicalP | D::kRepetitionPenalty | D::kLogitBias | D::kSeed |
+                       D::kUser,
+                   "seed", 1.0f),
+           "iFlytek; api_key is the APIPassword; takes top_k; temperature up to 1; usage in the "
+           "last chunk"},
     Preset{"wenxin", "https://qianfan.baidubce.com/v2", "Authorization", "Bearer ", true,
            dialect(true, kNonOpenAi | D::kLogitBias), "Baidu Qianfan v2"},
     Preset{"yi", "https://api.lingyiwanwu.com/v1", "Authorization", "Bearer ", true,

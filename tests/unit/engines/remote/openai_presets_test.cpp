@@ -86,7 +86,12 @@ TEST(Presets, DialectShapesTheRequest) {
   EXPECT_FALSE(mistral.contains("seed"));
   EXPECT_FALSE(mistral.contains("user"));
   EXPECT_FALSE(mistral.contains("stream_options"));
+  r.gen.sampling.temperature = 1.5f;
+  auto glm = protocol::chat_request_json(r, "glm", true, find_preset("zhipu")->dialect);
+  EXPECT_DOUBLE_EQ(glm.at("temperature").to_number<double>(), 1.0);  // clamped to GLM's range
+  EXPECT_FALSE(glm.contains("stream_options"));
   auto vllm = protocol::chat_request_json(r, "m", false, find_preset("vllm")->dialect);
+  EXPECT_DOUBLE_EQ(vllm.at("temperature").to_number<double>(), 1.5);
   EXPECT_EQ(vllm.at("top_k").as_int64(), 5);
   EXPECT_FALSE(vllm.contains("stream"));
 }
