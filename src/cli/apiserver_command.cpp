@@ -7,12 +7,14 @@
 #include <atomic>
 #include <iostream>
 
+#include "cli/observability_setup.h"
 #include "cli/worker_command.h"
 #include "common/log.h"
 #include "gateway/cluster_directory.h"
 #include "gateway/controller_watch.h"
 #include "gateway/openai_routes.h"
 #include "gateway/remote_instance.h"
+#include "gateway/state_metrics.h"
 #include "net/http_client.h"
 
 namespace smmf::cli {
@@ -67,6 +69,11 @@ int run_apiserver(const ApiServerOptions& o) {
     return 2;
   }
 
+  auto obs = make_observability(cfg, "smmf-apiserver", /*with_api=*/true);
+  if (!obs) {
+    spdlog::error("{}", obs.error().message);
+    return 2;
+  }
   asio::io_context ioc;
   auto http = std::make_shared<net::HttpClient>(ioc.get_executor());
   gateway::ClusterDirectory directory(cfg.routing, [&](const registry::InstanceRecord& rec) {
@@ -75,9 +82,12 @@ int run_apiserver(const ApiServerOptions& o) {
   gateway::GatewayOptions gw;
   gw.max_retries = cfg.routing.max_retries;
   gw.affinity_header = cfg.routing.affinity_header;
+  gw.tracer = obs->tracer;
   gateway::OpenAiRoutes api(directory, gw);
+  obs->scrape_hooks = {gateway::publish_instance_metrics(directory)};
   auto router = std::make_shared<net::Router>();
   api.install(*router);
+  obs->install(*router);
   auto server = make_server(ioc, cfg, router);
   if (auto st = server->listen(); !st) {
     spdlog::error("{}", st.error().message);

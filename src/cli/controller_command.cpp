@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "controller/controller_routes.h"
 #include "net/http_client.h"
+#include "observability/observability_routes.h"
 #include "registry/memory_registry.h"
 
 namespace smmf::cli {
@@ -92,6 +93,7 @@ int run_controller(const ControllerOptions& opts) {
   controller::ControllerRoutes routes(registry, cfg->controller, client);
   auto router = std::make_shared<net::Router>();
   routes.install(*router);
+  observability::install_metrics_route(*router);
 
   auto server = make_server(ioc, *cfg, router);
   if (auto st = server->listen(); !st) {

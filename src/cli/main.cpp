@@ -6,6 +6,7 @@
 #include "cli/controller_command.h"
 #include "cli/model_command.h"
 #include "cli/serve_command.h"
+#include "cli/trace_command.h"
 #include "cli/worker_command.h"
 
 int main(int argc, char** argv) {
@@ -27,6 +28,8 @@ int main(int argc, char** argv) {
   smmf::cli::add_start_apiserver(*start, apiserver);
   smmf::cli::ModelOptions model;
   smmf::cli::add_model_command(app, model);
+  smmf::cli::TraceOptions trace;
+  smmf::cli::add_trace_command(app, trace);
   auto* version = app.add_subcommand("version", "Print the version and exit");
 
   CLI11_PARSE(app, argc, argv);
@@ -39,5 +42,6 @@ int main(int argc, char** argv) {
   if (start->got_subcommand("worker")) return smmf::cli::run_worker(worker);
   if (start->got_subcommand("apiserver")) return smmf::cli::run_apiserver(apiserver);
   if (app.got_subcommand("model")) return smmf::cli::run_model(model);
+  if (app.got_subcommand("trace")) return smmf::cli::run_trace(trace);
   return 0;
 }

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "observability/metrics.h"
 #include "protocol/http_errors.h"
 
 namespace smmf::cli {
@@ -51,7 +52,15 @@ std::shared_ptr<net::HttpServer> make_server(boost::asio::io_context& ioc, const
       [](net::http::status s, std::string_view msg) -> boost::json::value {
         return protocol::error_body(s, msg);
       },
-      cfg.log.access_log ? net::HttpServer::AccessLog(access_log) : nullptr);
+      [log = cfg.log.access_log](const net::HttpExchange& ex, std::chrono::microseconds latency) {
+        auto& m = observability::metrics();
+        std::string method(ex.request().method_string());
+        m.http_requests.Add({{"method", method}, {"code", std::to_string(ex.status())}})
+            .Increment();
+        m.http_duration.Add({{"method", method}}, observability::latency_buckets())
+            .Observe(static_cast<double>(latency.count()) / 1e6);
+        if (log) access_log(ex, latency);
+      });
 }
 
 boost::asio::awaitable<bool> start_models(worker::ModelManager& models, bool stop_on_failure) {

@@ -11,12 +11,14 @@
 #include <iostream>
 #include <mutex>
 
+#include "cli/observability_setup.h"
 #include "common/log.h"
 #include "controller/controller_routes.h"
 #include "engines/engine_factory.h"
 #include "gateway/cluster_directory.h"
 #include "gateway/openai_routes.h"
 #include "gateway/remote_instance.h"
+#include "gateway/state_metrics.h"
 #include "net/http_client.h"
 #include "protocol/http_errors.h"
 #include "registry/memory_registry.h"
@@ -98,6 +100,11 @@ int run_serve(const ServeOptions& opts) {
     return 2;
   }
 
+  auto obs = make_observability(*cfg, "smmf-serve", /*with_api=*/true);
+  if (!obs) {
+    spdlog::error("{}", obs.error().message);
+    return 2;
+  }
   asio::io_context ioc;
   auto http = std::make_shared<net::HttpClient>(ioc.get_executor());
   engines::EngineRegistry engines;
@@ -152,13 +159,17 @@ int run_serve(const ServeOptions& opts) {
                                               m.failure.empty() ? "" : ": ", m.failure));
     return {};
   };
+  gw.tracer = obs->tracer;
   gateway::OpenAiRoutes api(directory, gw);
   worker::WorkerRoutes manage(models);
+  obs->scrape_hooks = {gateway::publish_model_metrics(models),
+                       gateway::publish_instance_metrics(directory)};
   auto router = std::make_shared<net::Router>();
   // First installed wins: the API's /healthz (ready when the models run) over the controller's,
   // and the worker's own /api/v1/models actions over the controller's relay of the same paths,
   // which in one process would only call back into this server.
   api.install(*router);
+  obs->install(*router);
   manage.install(*router);
   controller.install(*router);
 

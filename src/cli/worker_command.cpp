@@ -10,10 +10,12 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "cli/observability_setup.h"
 #include "common/log.h"
 #include "engines/engine_factory.h"
 #include "gateway/local_directory.h"
 #include "gateway/openai_routes.h"
+#include "gateway/state_metrics.h"
 #include "net/http_client.h"
 #include "protocol/http_errors.h"
 #include "worker/registrar.h"
@@ -81,6 +83,11 @@ int run_worker(const WorkerOptions& o) {
     return 2;
   }
 
+  auto obs = make_observability(cfg, "smmf-worker", /*with_api=*/false);
+  if (!obs) {
+    spdlog::error("{}", obs.error().message);
+    return 2;
+  }
   asio::io_context ioc;
   auto http = std::make_shared<net::HttpClient>(ioc.get_executor());
   engines::EngineRegistry engines;
@@ -97,10 +104,13 @@ int run_worker(const WorkerOptions& o) {
   gateway::GatewayOptions gw;
   gw.max_retries = 0;  // replicas inside one worker are balanced by the ModelManager
   gw.ready = [] { return Status{}; };  // a live worker is healthy; model states are in the registry
+  gw.tracer = obs->tracer;
   gateway::OpenAiRoutes api(directory, gw);
   worker::WorkerRoutes manage(models);
+  obs->scrape_hooks = {gateway::publish_model_metrics(models)};
   auto router = std::make_shared<net::Router>();
   api.install(*router);
+  obs->install(*router);
   manage.install(*router);
   auto server = make_server(ioc, cfg, router);
   if (auto st = server->listen(); !st) {

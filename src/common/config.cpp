@@ -177,7 +177,8 @@ Result<Config> parse_config(std::string_view text, std::string_view source) {
   Config cfg;
   {
     TableReader top(root, source, "");
-    top.check_known({"server", "log", "controller", "worker", "routing", "models"});
+    top.check_known(
+        {"server", "log", "controller", "worker", "routing", "observability", "models"});
     if (top.error()) return *top.error();
   }
   if (const toml::node* n = root.get("server")) {
@@ -261,6 +262,31 @@ Result<Config> parse_config(std::string_view text, std::string_view source) {
                         });
       !st)
     return st.error();
+  if (auto st =
+          section("observability",
+                  [&](TableReader& r) {
+                    auto& o = cfg.observability;
+                    r.check_known({"tracing", "capture", "max_capture_chars", "trace_dir",
+                                   "max_file_bytes", "max_files", "otlp_endpoint", "otlp_batch",
+                                   "flush_interval_ms", "queue_capacity", "feedback_db"});
+                    r.get("tracing", o.tracing);
+                    r.get("capture", o.capture);
+                    r.get("max_capture_chars", o.max_capture_chars);
+                    r.get("trace_dir", o.trace_dir);
+                    r.get("max_file_bytes", o.max_file_bytes);
+                    r.get("max_files", o.max_files);
+                    r.get("otlp_endpoint", o.otlp_endpoint);
+                    r.get("otlp_batch", o.otlp_batch);
+                    r.get("flush_interval_ms", o.flush_interval);
+                    r.get("queue_capacity", o.queue_capacity);
+                    r.get("feedback_db", o.feedback_db);
+                  });
+      !st)
+    return st.error();
+  if (const auto& c = cfg.observability.capture; c != "full" && c != "redacted" && c != "off")
+    return Error::invalid(
+        fmt::format("{}: observability.capture '{}' must be full, redacted or off", source, c),
+        "observability.capture");
   for (const auto& p : [&] {
          std::vector<std::string> v{cfg.routing.policy};
          for (const auto& [m, pol] : cfg.routing.model_policies) v.push_back(pol);

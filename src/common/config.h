@@ -74,12 +74,28 @@ struct ModelConfig {
   std::string origin;  ///< "file.toml: models[2]" for error messages
 };
 
+/// Tracing, metrics and feedback (docs/observability.md).
+struct ObservabilityConfig {
+  bool tracing = true;                    ///< make spans and export them (when a sink below is set)
+  std::string capture = "redacted";       ///< full | redacted | off: inputs/outputs kept in spans
+  size_t max_capture_chars = 16384;       ///< longer captured texts are cut
+  std::string trace_dir;                  ///< JSONL span files; empty = no files
+  uint64_t max_file_bytes = 16ull << 20;  ///< a trace file is rotated past this size
+  int max_files = 10;                     ///< oldest trace files beyond this are removed
+  std::string otlp_endpoint;  ///< OpenTelemetry collector (OTLP/HTTP JSON); empty = none
+  size_t otlp_batch = 512;    ///< spans per POST at most
+  std::chrono::milliseconds flush_interval{1000};  ///< OTLP batches leave at least this often
+  size_t queue_capacity = 8192;  ///< spans waiting for the writer; beyond: dropped and counted
+  std::string feedback_db;       ///< SQLite file for POST /v1/feedback; empty = feedback off
+};
+
 struct Config {
   ServerConfig server;
   LogConfig log;
   ControllerConfig controller;
   WorkerConfig worker;
   RoutingConfig routing;
+  ObservabilityConfig observability;
   std::vector<ModelConfig> models;
 };
 

@@ -15,6 +15,7 @@
 
 #include "common/error.h"
 #include "protocol/openai_types.h"
+#include "protocol/trace_context.h"
 
 namespace smmf::engines {
 
@@ -34,6 +35,8 @@ class CancelToken {
 struct CallContext {
   std::shared_ptr<CancelToken> cancel = std::make_shared<CancelToken>();
   std::string request_id;
+  /// The caller's current span; HTTP engines send it as `traceparent` (invalid = none).
+  protocol::TraceContext trace;
 };
 
 /// Receives streamed deltas. `write` returns an error when the client is gone; the engine then

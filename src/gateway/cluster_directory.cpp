@@ -1,5 +1,7 @@
 #include "gateway/cluster_directory.h"
 
+#include "observability/metrics.h"
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
@@ -190,6 +192,9 @@ void ClusterDirectory::report(const Pick& pick, const Status& outcome) {
   m.ejected_until = Clock::now() + interval;
   m.ejections++;
   m.consecutive_failures = 0;
+  observability::metrics()
+      .ejections.Add({{"model", m.rec.model}, {"instance", pick.instance}})
+      .Increment();
   spdlog::warn("instance {} ejected for {} ms after {} consecutive failures (last: {})",
                pick.instance, interval.count(), cfg_.eject_after_failures, outcome.error().message);
 }

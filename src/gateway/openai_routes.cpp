@@ -6,6 +6,7 @@
 #include <chrono>
 #include <random>
 
+#include "gateway/call_trace.h"
 #include "protocol/http_errors.h"
 #include "protocol/sse.h"
 
@@ -42,10 +43,12 @@ enum class Kind { kChat, kCompletion };
 /// Streams deltas as SSE chunks; writes the response header with the first batch.
 class SseSink : public engines::DeltaSink {
  public:
-  SseSink(HttpExchange& ex, const protocol::ResponseMeta& meta, Kind kind, bool include_usage)
-      : ex_(ex), meta_(meta), kind_(kind), include_usage_(include_usage) {}
+  SseSink(HttpExchange& ex, const protocol::ResponseMeta& meta, Kind kind, bool include_usage,
+          CallTrace& trace)
+      : ex_(ex), meta_(meta), kind_(kind), include_usage_(include_usage), trace_(trace) {}
 
   asio::awaitable<Status> write(std::span<const protocol::Delta> deltas) override {
+    trace_.on_deltas(deltas);
     buf_.clear();
     for (const auto& d : deltas) {
       json::object chunk;
@@ -75,6 +78,7 @@ class SseSink : public engines::DeltaSink {
   const protocol::ResponseMeta& meta_;
   Kind kind_;
   bool include_usage_;
+  CallTrace& trace_;
   bool header_sent_ = false;
   std::vector<bool> started_;
   std::string buf_;
@@ -93,11 +97,8 @@ Result<Req> parse_request(HttpExchange& ex, const protocol::ParseLimits& limits)
 }
 
 /// Cancels the call when the client disconnects before the response is complete.
-engines::CallContext make_context(HttpExchange& ex, std::string request_id) {
-  engines::CallContext ctx;
-  ctx.request_id = std::move(request_id);
+void watch_client(HttpExchange& ex, engines::CallContext& ctx) {
   ex.watch_disconnect([tok = ctx.cancel] { tok->cancel(); });
-  return ctx;
 }
 
 bool retryable(const Error& e) {
@@ -114,15 +115,19 @@ Status status_of(const auto& result) {
 /// retryably and `may_retry()` (nothing reached the client yet), up to `max_retries` times.
 template <class Fn, class MayRetry>
 auto with_retries(HttpExchange& ex, ModelDirectory& dir, const GatewayOptions& opts,
-                  const std::string& model, PickHints hints, Fn fn, MayRetry may_retry)
-    -> decltype(fn(std::declval<ModelDirectory::Pick&>())) {
+                  CallTrace& trace, const std::string& model, PickHints hints, Fn fn,
+                  MayRetry may_retry) -> decltype(fn(std::declval<ModelDirectory::Pick&>())) {
   std::optional<Error> last;
   for (int attempt = 0;; ++attempt) {
     auto pick = dir.pick(model, hints);
     if (!pick) co_return last ? *last : pick.error();
+    trace.begin_attempt(pick->instance, *pick->engine);
     auto result = co_await fn(*pick);
     dir.report(*pick, status_of(result));
-    if (result || !retryable(result.error()) || !may_retry() || attempt >= opts.max_retries) {
+    const bool done =
+        result || !retryable(result.error()) || !may_retry() || attempt >= opts.max_retries;
+    trace.end_attempt(status_of(result), !done);
+    if (done) {
       ex.add_log_field("instance", pick->instance);  // the one that answered
       co_return result;
     }
@@ -168,6 +173,9 @@ asio::awaitable<void> generate(HttpExchange& ex, ModelDirectory& dir, const Gate
   protocol::ResponseMeta meta{
       random_id(kind == Kind::kChat ? "chatcmpl-" : "cmpl-"), unix_now(), {}};
   ex.add_response_header("x-request-id", meta.id);
+  engines::CallContext ctx;
+  ctx.request_id = meta.id;
+  CallTrace trace(ex, opts.tracer.get(), ctx);
   auto req = parse_request<Req>(ex, opts.limits);
   if (!req) {
     co_await send_error(ex, req.error());
@@ -175,9 +183,10 @@ asio::awaitable<void> generate(HttpExchange& ex, ModelDirectory& dir, const Gate
   }
   ex.add_log_field("model", req->model);
   meta.model = req->model;
-  auto ctx = make_context(ex, meta.id);
+  trace.set_request(*req, meta.id);
+  watch_client(ex, ctx);
   std::optional<SseSink> sink;
-  if (req->gen.stream) sink.emplace(ex, meta, kind, req->gen.include_usage);
+  if (req->gen.stream) sink.emplace(ex, meta, kind, req->gen.include_usage, trace);
   auto call =
       [&](ModelDirectory::Pick& pick) -> asio::awaitable<Result<protocol::GenerationResult>> {
     if (auto st = check_type(*pick.engine, req->model, protocol::ModelType::kLlm); !st)
@@ -188,8 +197,13 @@ asio::awaitable<void> generate(HttpExchange& ex, ModelDirectory& dir, const Gate
     else
       return pick.engine->complete(*req, s, ctx);
   };
-  auto result = co_await with_retries(ex, dir, opts, req->model, hints_for(ex, opts, req->gen.user),
-                                      call, [&] { return !sink || !sink->started(); });
+  auto result =
+      co_await with_retries(ex, dir, opts, trace, req->model, hints_for(ex, opts, req->gen.user),
+                            call, [&] { return !sink || !sink->started(); });
+  if (result)
+    trace.set_result(*result);
+  else
+    trace.set_error(result.error());
 
   if (!req->gen.stream) {
     if (!result) {
@@ -289,9 +303,13 @@ asio::awaitable<void> OpenAiRoutes::embeddings(HttpExchange& ex) {
     co_return;
   }
   ex.add_log_field("model", req->model);
-  auto ctx = make_context(ex, random_id("emb-"));
+  engines::CallContext ctx;
+  ctx.request_id = random_id("emb-");
+  CallTrace trace(ex, opts_.tracer.get(), ctx);
+  trace.set_request(*req, ctx.request_id);
+  watch_client(ex, ctx);
   auto result = co_await with_retries(
-      ex, directory_, opts_, req->model, hints_for(ex, opts_, req->user),
+      ex, directory_, opts_, trace, req->model, hints_for(ex, opts_, req->user),
       [&](ModelDirectory::Pick& pick) -> asio::awaitable<Result<protocol::EmbeddingResult>> {
         if (auto st = check_type(*pick.engine, req->model, protocol::ModelType::kEmbedding); !st)
           return wrong_embed(st.error());
@@ -299,9 +317,11 @@ asio::awaitable<void> OpenAiRoutes::embeddings(HttpExchange& ex) {
       },
       [] { return true; });
   if (!result) {
+    trace.set_error(result.error());
     co_await send_error(ex, result.error());
     co_return;
   }
+  trace.set_result(*result);
   ex.add_log_field("tokens", std::to_string(result->prompt_tokens));
   co_await ex.send_json(
       status::ok, protocol::embedding_response_json(req->model, *result, req->encoding_format));

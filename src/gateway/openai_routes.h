@@ -9,6 +9,7 @@
 
 #include "gateway/model_directory.h"
 #include "net/router.h"
+#include "observability/tracer.h"
 #include "protocol/openai_json.h"
 
 namespace smmf::gateway {
@@ -17,8 +18,9 @@ namespace asio = boost::asio;
 struct GatewayOptions {
   protocol::ParseLimits limits;
   int max_retries = 2;  ///< other instances tried when one fails before any byte was sent
-  std::string affinity_header = "x-session-id";  ///< session key (else the request's "user")
-  std::function<Status()> ready;                 ///< /healthz; default: the directory's ready()
+  std::string affinity_header = "x-session-id";   ///< session key (else the request's "user")
+  std::function<Status()> ready;                  ///< /healthz; default: the directory's ready()
+  std::shared_ptr<observability::Tracer> tracer;  ///< spans of each call (null: metrics only)
 };
 
 class OpenAiRoutes {

@@ -92,10 +92,20 @@ struct Choice {
   FinishReason finish_reason = FinishReason::kStop;
 };
 
+/// Where an in-process engine spent a call's time (all zero when not reported, e.g. by HTTP
+/// engines, whose far side traces itself).
+struct EngineTimings {
+  int64_t queue_us = 0;   ///< submitted -> first sequence admitted to a slot
+  int64_t prompt_us = 0;  ///< admitted -> first token sampled (prompt processing)
+  int64_t decode_us = 0;  ///< first token -> last token
+  bool reported() const { return queue_us > 0 || prompt_us > 0 || decode_us > 0; }
+};
+
 /// The outcome of a chat or completion call (non-streamed text, or only usage when streamed).
 struct GenerationResult {
   std::vector<Choice> choices;
   Usage usage;
+  EngineTimings timings;
 };
 
 /// POST /v1/rerank (the Cohere/Jina shape): score `documents` against `query`.

@@ -16,6 +16,19 @@ struct AbandonOnExit {
   ~AbandonOnExit() { call->abandoned.store(true, std::memory_order_relaxed); }
 };
 
+// Phases of a finished call from the inference thread's stamps (a phase never seen is 0).
+protocol::EngineTimings timings_of(const GenCall& call, int64_t submitted, int64_t done) {
+  const int64_t admitted = call.admitted_ns.load(std::memory_order_relaxed);
+  const int64_t first = call.first_token_ns.load(std::memory_order_relaxed);
+  protocol::EngineTimings t;
+  if (admitted == 0) return t;
+  t.queue_us = std::max<int64_t>(0, admitted - submitted) / 1000;
+  if (first == 0) return t;
+  t.prompt_us = std::max<int64_t>(0, first - admitted) / 1000;
+  t.decode_us = std::max<int64_t>(0, done - first) / 1000;
+  return t;
+}
+
 }  // namespace
 
 Result<SamplingConfig> resolve_sampling(const protocol::SamplingParams& s,
@@ -106,6 +119,7 @@ asio::awaitable<Result<protocol::GenerationResult>> run_generation(
                             max_tokens, gen.stop});
     }
   }
+  const int64_t submitted_ns = steady_ns();
   if (auto st = loop.submit(std::move(jobs)); !st) co_return st.error();
   AbandonOnExit guard{call};
 
@@ -156,6 +170,7 @@ asio::awaitable<Result<protocol::GenerationResult>> run_generation(
   for (int c : cached) result.usage.cached_tokens += c;
   result.usage.cached_tokens = std::min(result.usage.cached_tokens, result.usage.prompt_tokens);
   if (sink == nullptr) result.choices = std::move(choices);
+  result.timings = timings_of(*call, submitted_ns, steady_ns());
   co_return result;
 }
 

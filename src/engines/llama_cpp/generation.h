@@ -6,6 +6,7 @@
 #include <llama.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -61,8 +62,24 @@ struct GenCall {
   Mailbox<GenEvent> events;
   std::shared_ptr<CancelToken> token;
   std::atomic<bool> abandoned{false};
+  /// Stamped once by the inference thread (steady clock, ns): first job admitted, first token.
+  std::atomic<int64_t> admitted_ns{0};
+  std::atomic<int64_t> first_token_ns{0};
   std::vector<GenEvent> staged;  ///< inference thread only: events of the current step
 };
+
+/// Steady-clock nanoseconds, for GenCall's stamps.
+inline int64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+/// Sets `stamp` to now unless already set.
+inline void stamp_once(std::atomic<int64_t>& stamp) {
+  int64_t expected = 0;
+  stamp.compare_exchange_strong(expected, steady_ns(), std::memory_order_relaxed);
+}
 
 /// One choice to generate.
 struct GenJob {

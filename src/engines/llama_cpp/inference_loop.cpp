@@ -108,6 +108,7 @@ bool InferenceLoop::admit() {
                            : Error::cancelled("the request was cancelled"));
   }
   for (auto& job : admitted) {
+    stamp_once(job.call->admitted_ns);
     try {
       start(pick_slot(*job.prompt), std::move(job));
     } catch (const std::exception& e) {
@@ -278,6 +279,7 @@ void InferenceLoop::sample_outputs() {
 }
 
 void InferenceLoop::on_token(Slot& slot, llama_token token) {
+  if (slot.n_generated == 0) stamp_once(slot.job.call->first_token_ns);  // prompt read
   out_.clear();
   if (tokenizer_.is_eog(token)) {
     slot.text.finish(out_);

@@ -36,6 +36,8 @@ net::ClientRequest OpenAiEngine::make_request(std::string target, std::string bo
     req.headers.emplace_back(opts_.auth_header, opts_.auth_prefix + opts_.api_key);
   for (const auto& h : opts_.headers) req.headers.push_back(h);
   if (!ctx.request_id.empty()) req.headers.emplace_back("x-request-id", ctx.request_id);
+  if (ctx.trace.valid())
+    req.headers.emplace_back("traceparent", protocol::format_traceparent(ctx.trace));
   return req;
 }
 

@@ -90,11 +90,11 @@ export function workerConfig(models) {
 /// `smmf start worker`: `models` as for workerConfig (default one `chat` model). heartbeatMs
 /// null leaves the interval to the worker's default / the controller's announcement.
 export async function startWorker(controller, { id, models = [{ name: 'chat' }], heartbeatMs = 500,
-                                                port = 0, extraArgs = [] } = {}) {
+                                                port = 0, extraArgs = [], extraToml = '' } = {}) {
   const url = typeof controller === 'string' ? controller : controller.base;
   const args = ['start', 'worker', '--host', '127.0.0.1', '--port', String(port),
                 '--controller', url, '--id', id,
-                '--config', configFile(`worker-${id}`, workerConfig(models))];
+                '--config', configFile(`worker-${id}`, extraToml + '\n' + workerConfig(models))];
   if (heartbeatMs != null) args.push('--heartbeat-interval-ms', String(heartbeatMs));
   args.push(...extraArgs);
   const w = await spawnSmmf(args, { name: `worker ${id}` });
@@ -104,7 +104,7 @@ export async function startWorker(controller, { id, models = [{ name: 'chat' }],
 
 /// `smmf start apiserver`; `routing` becomes its [routing] table.
 export async function startApiServer(controller, { policy, routing = {}, port = 0,
-                                                   extraArgs = [] } = {}) {
+                                                   extraArgs = [], extraToml = '' } = {}) {
   const url = typeof controller === 'string' ? controller : controller.base;
   const r = { health_check_interval_ms: 500, health_check_timeout_ms: 1000, ...routing };
   let toml = '[routing]\n';
@@ -117,7 +117,7 @@ export async function startApiServer(controller, { policy, routing = {}, port = 
     }
   }
   const args = ['start', 'apiserver', '--host', '127.0.0.1', '--port', String(port),
-                '--controller', url, '--config', configFile('apiserver', toml)];
+                '--controller', url, '--config', configFile('apiserver', `${extraToml}\n${toml}`)];
   if (policy) args.push('--policy', policy);
   args.push(...extraArgs);
   return spawnSmmf(args, { name: `apiserver ${policy ?? r.policy ?? ''}`.trim() });

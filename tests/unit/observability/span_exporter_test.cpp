@@ -1,0 +1,125 @@
+#include "observability/span_exporter.h"
+
+#include <gtest/gtest.h>
+
+#include <fmt/format.h>
+#include <unistd.h>
+#include <boost/json/parse.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+#include "observability/metrics.h"
+#include "observability/span_json.h"
+#include "observability/trace_query.h"
+#include "protocol/trace_context.h"
+
+namespace smmf::observability {
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path temp_dir(const std::string& name) {
+  auto p = fs::temp_directory_path() / fmt::format("smmf-obs-{}-{}", name, ::getpid());
+  fs::remove_all(p);
+  fs::create_directories(p);
+  return p;
+}
+
+Span make_span(const std::string& trace, const std::string& parent = {}) {
+  Span s;
+  s.trace_id = trace;
+  s.span_id = protocol::new_span_id();
+  s.parent_span_id = parent;
+  s.name = "test";
+  s.service = "unit";
+  s.start_us = unix_micros();
+  s.end_us = s.start_us + 1500;
+  s.attributes["model"] = "m";
+  return s;
+}
+
+std::vector<std::string> lines_in(const fs::path& dir) {
+  std::vector<std::string> out;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    std::ifstream in(e.path());
+    std::string line;
+    while (std::getline(in, line)) out.push_back(line);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST(SpanExporter, DropsAndCountsWhenTheQueueIsFull) {
+  auto dir = temp_dir("drop");
+  ExporterOptions o;
+  o.trace_dir = dir.string();
+  o.queue_capacity = 3;
+  o.start_writer = false;  // nothing drains the queue until start()
+  SpanExporter ex(o);
+  const double before = metrics().spans_dropped.Value();
+  const auto trace = protocol::new_trace_id();
+  int accepted = 0;
+  for (int i = 0; i < 8; ++i) accepted += ex.submit(make_span(trace)) ? 1 : 0;
+  EXPECT_EQ(accepted, 3);
+  EXPECT_EQ(ex.dropped(), 5u);
+  EXPECT_EQ(metrics().spans_dropped.Value() - before, 5);
+  EXPECT_NE(metrics().serialize().find("smmf_spans_dropped_total"), std::string::npos);
+  ex.start();
+  ex.flush();
+  EXPECT_EQ(lines_in(dir).size(), 3u);  // the accepted ones, one line each
+  fs::remove_all(dir);
+}
+
+TEST(SpanExporter, WritesOneJsonLinePerSpanAndRotates) {
+  auto dir = temp_dir("rotate");
+  ExporterOptions o;
+  o.trace_dir = dir.string();
+  o.max_file_bytes = 600;  // a few spans per file
+  o.max_files = 3;
+  SpanExporter ex(o);
+  const auto trace = protocol::new_trace_id();
+  for (int i = 0; i < 40; ++i) ASSERT_TRUE(ex.submit(make_span(trace)));
+  ex.flush();
+  size_t files = 0;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    ++files;
+    EXPECT_LE(fs::file_size(e.path()), 600u + 400u);  // rotated once past the limit
+  }
+  EXPECT_EQ(files, 3u);  // older files removed
+  auto lines = lines_in(dir);
+  EXPECT_GT(lines.size(), 0u);
+  EXPECT_LT(lines.size(), 40u);
+  auto v = boost::json::parse(lines.front());
+  auto span = span_from_json(v);
+  ASSERT_TRUE(span);
+  EXPECT_EQ(span->trace_id, trace);
+  EXPECT_EQ(span->end_us - span->start_us, 1500);
+  fs::remove_all(dir);
+}
+
+TEST(SpanJson, RoundTripsAndEncodesOtlp) {
+  Span s = make_span(protocol::new_trace_id(), protocol::new_span_id());
+  s.kind = SpanKind::kServer;
+  s.error = true;
+  s.error_message = "boom";
+  s.attributes["prompt_tokens"] = 7;
+  auto back = span_from_json(span_to_json(s));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->parent_span_id, s.parent_span_id);
+  EXPECT_EQ(back->kind, SpanKind::kServer);
+  EXPECT_TRUE(back->error);
+  EXPECT_EQ(back->attributes.at("prompt_tokens").as_int64(), 7);
+
+  auto otlp = otlp_request_json({s});
+  const auto& rs = otlp.at("resourceSpans").as_array().at(0).as_object();
+  const auto& span = rs.at("scopeSpans").as_array().at(0).at("spans").as_array().at(0).as_object();
+  EXPECT_EQ(span.at("traceId").as_string(), s.trace_id);
+  EXPECT_EQ(span.at("parentSpanId").as_string(), s.parent_span_id);
+  EXPECT_EQ(span.at("kind").as_int64(), 2);
+  EXPECT_EQ(span.at("status").at("code").as_int64(), 2);
+  EXPECT_EQ(span.at("startTimeUnixNano").as_string(), std::to_string(s.start_us * 1000));
+}
+
+}  // namespace smmf::observability
