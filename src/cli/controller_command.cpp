@@ -10,6 +10,7 @@
 #include "common/config.h"
 #include "common/log.h"
 #include "controller/controller_routes.h"
+#include "dashboard/dashboard_routes.h"
 #include "net/http_client.h"
 #include "observability/observability_routes.h"
 #include "registry/memory_registry.h"
@@ -94,6 +95,7 @@ int run_controller(const ControllerOptions& opts) {
   auto router = std::make_shared<net::Router>();
   routes.install(*router);
   observability::install_metrics_route(*router);
+  dashboard::install_dashboard(*router);
 
   auto server = make_server(ioc, *cfg, router);
   if (auto st = server->listen(); !st) {

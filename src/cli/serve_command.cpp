@@ -14,6 +14,7 @@
 #include "cli/observability_setup.h"
 #include "common/log.h"
 #include "controller/controller_routes.h"
+#include "dashboard/dashboard_routes.h"
 #include "engines/engine_factory.h"
 #include "gateway/cluster_directory.h"
 #include "gateway/openai_routes.h"
@@ -172,6 +173,7 @@ int run_serve(const ServeOptions& opts) {
   obs->install(*router);
   manage.install(*router);
   controller.install(*router);
+  dashboard::install_dashboard(*router);
 
   auto server = make_server(ioc, *cfg, router);
   if (auto st = server->listen(); !st) {
