@@ -27,7 +27,7 @@ before(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
   const dir = mkdtempSync(path.join(os.tmpdir(), 'smmf-ui-'));
   srv = await startServer({
-    config: (process.env.NO_OBS ? "" : `[observability]\ntrace_dir = "${dir}/traces"\nfeedback_db = "${dir}/feedback.db"\n\n`) +
+    config: (process.env.NO_OBS ? "" : `[observability]\ncapture = "full"\ntrace_dir = "${dir}/traces"\nfeedback_db = "${dir}/feedback.db"\n\n`) +
             tomlModel({ name: 'tiny-chat' }) + tomlModel({ name: 'tiny-embed', type: 'embedding' }),
   });
   browser = await chromium.launch({
