@@ -327,7 +327,9 @@ std::vector<ModelStatus> ModelManager::list() const {
     bool wakeable = false;
     for (const auto& inst : m.instances) {
       auto st = inst->state.load();
-      if (st == ModelState::kStarting || st == ModelState::kRunning || st == ModelState::kStopping)
+      // Waiting for room is not resident yet; loading with room, running and unloading are.
+      if ((st == ModelState::kStarting && inst->has_room) || st == ModelState::kRunning ||
+          st == ModelState::kStopping)
         ++s.loaded;
       if (st == ModelState::kIdle || inst->wakeable) wakeable = true;
       if (st == ModelState::kRunning) {

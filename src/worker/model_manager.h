@@ -84,7 +84,7 @@ struct ModelStatus {
   int replicas = 0;
   int running = 0;
   int in_flight = 0;
-  int loaded = 0;  ///< replicas holding their weights (starting, running or stopping)
+  int loaded = 0;  ///< replicas holding weights: loading with room, running or unloading
   bool on_demand = false;
   int context_length = 0;
   int64_t created = 0;
