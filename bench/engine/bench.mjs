@@ -9,6 +9,7 @@
 // No dependencies beyond Node 20 (global fetch, node:child_process).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -25,9 +26,9 @@ const { values: opt } = parseArgs({
     reps: { type: 'string', default: '2' },
     concurrency: { type: 'string', default: '1,4,16' },
     'max-tokens': { type: 'string', default: '128' },
-    turns: { type: 'string', default: '4' },
+    turns: { type: 'string', default: '3' },
     conversations: { type: 'string', default: '4' },
-    'turn-tokens': { type: 'string', default: '64' },
+    'turn-tokens': { type: 'string', default: '32' },
     json: { type: 'string' },
   },
 });
@@ -128,46 +129,56 @@ function uniquePrompt() { return `Request ${++requestCounter} of the benchmark.\
 
 let BAN = {};  // logit_bias that keeps end-of-generation tokens out, so every answer is full length
 
-// One streaming chat call; returns { ttft, end, tokens, promptTokens, text }.
-async function streamChat(base, messages, maxTokens) {
-  const t0 = performance.now();
-  const res = await fetch(base + '/v1/chat/completions', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      model: MODEL, messages, stream: true, stream_options: { include_usage: true },
-      max_tokens: maxTokens, temperature: 0, logit_bias: BAN,
-    }),
+// One streaming chat call over a fresh connection (node:http, no keep-alive: llama-server
+// closes idle keep-alive connections after a few seconds, which fetch() would trip over);
+// returns { ttft, end, tokens, promptTokens, text }.
+function streamChat(base, messages, maxTokens) {
+  const body = JSON.stringify({
+    model: MODEL, messages, stream: true, stream_options: { include_usage: true },
+    max_tokens: maxTokens, temperature: 0, logit_bias: BAN,
   });
-  if (res.status !== 200) throw new Error(`${base}: HTTP ${res.status} ${await res.text()}`);
-  const decoder = new TextDecoder();
-  let buf = '', ttft = null, text = '', chunks = 0, usage = null;
-  for await (const part of res.body) {
-    buf += decoder.decode(part, { stream: true });
-    let i;
-    while ((i = buf.indexOf('\n\n')) >= 0) {
-      const event = buf.slice(0, i);
-      buf = buf.slice(i + 2);
-      for (const line of event.split('\n')) {
-        if (!line.startsWith('data: ')) continue;
-        const data = line.slice(6);
-        if (data === '[DONE]') continue;
-        const j = JSON.parse(data);
-        if (j.error) throw new Error(`${base}: ${JSON.stringify(j.error)}`);
-        if (j.usage) usage = j.usage;
-        const c = j.choices?.[0]?.delta?.content;
-        if (c) {
-          if (ttft === null) ttft = performance.now() - t0;
-          text += c;
-          chunks++;
+  const url = new URL(base + '/v1/chat/completions');
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const req = http.request({
+      host: url.hostname, port: url.port, path: url.pathname, method: 'POST', agent: false,
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+    }, (res) => {
+      res.setEncoding('utf8');
+      let buf = '', ttft = null, text = '', chunks = 0, usage = null, raw = '';
+      res.on('data', (d) => {
+        if (res.statusCode !== 200) { raw += d; return; }
+        buf += d;
+        let i;
+        while ((i = buf.indexOf('\n\n')) >= 0) {
+          const event = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          for (const line of event.split('\n')) {
+            if (!line.startsWith('data: ')) continue;
+            const data = line.slice(6);
+            if (data === '[DONE]') continue;
+            const j = JSON.parse(data);
+            if (j.error) { reject(new Error(`${base}: ${JSON.stringify(j.error)}`)); return; }
+            if (j.usage) usage = j.usage;
+            const c = j.choices?.[0]?.delta?.content;
+            if (c) {
+              if (ttft === null) ttft = performance.now() - t0;
+              text += c;
+              chunks++;
+            }
+          }
         }
-      }
-    }
-  }
-  const end = performance.now() - t0;
-  return { ttft, end, tokens: usage?.completion_tokens ?? chunks,
-           promptTokens: usage?.prompt_tokens ?? 0, cached: usage?.prompt_tokens_details?.cached_tokens,
-           text };
+      });
+      res.on('end', () => {
+        if (res.statusCode !== 200) { reject(new Error(`${base}: HTTP ${res.statusCode} ${raw}`)); return; }
+        resolve({ ttft, end: performance.now() - t0, tokens: usage?.completion_tokens ?? chunks,
+                  promptTokens: usage?.prompt_tokens ?? 0, text });
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 // `conc` clients, each sending `perClient` requests back to back.
@@ -238,6 +249,14 @@ async function findEndTokens(base) {
   return bias;
 }
 
+// CPU time (user + system, all threads) a server has used so far, in seconds: the work per
+// token, which other load on the machine disturbs far less than wall time.
+function cpuSeconds(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;  // utime, stime in USER_HZ (100 on Linux)
+}
+
 const fmt = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
 
 async function main() {
@@ -247,14 +266,14 @@ async function main() {
   BAN = await findEndTokens(llama.base);
   console.log(`end-of-generation tokens banned with logit_bias: ${Object.keys(BAN).join(', ') || 'none'}`);
   const servers = [llama, smmf];
-  // Warm-up: one request each at every concurrency level's smallest form.
+  // Warm-up: a short request each (first-call allocations, page cache).
   for (const s of servers) {
     await streamChat(s.base, [{ role: 'user', content: uniquePrompt() }], 16);
-    await runConcurrency(s, 4, 1);
+    await Promise.all([0, 1].map(() => streamChat(s.base, [{ role: 'user', content: uniquePrompt() }], 8)));
   }
   const scenarios = [
     ...LEVELS.map((c) => ({ key: `c${c}`, label: `concurrency ${c}`,
-                            run: (s) => runConcurrency(s, c, c === 1 ? 3 : c >= 16 ? 1 : 2) })),
+                            run: (s) => runConcurrency(s, c, c === 1 ? 2 : 1) })),
     { key: 'multiturn', label: `multi-turn ${CONVERSATIONS}x${TURNS}`, run: runMultiTurn },
   ];
   const raw = {};  // key -> engine -> [summary per rep]
@@ -262,10 +281,13 @@ async function main() {
     for (const sc of scenarios) {
       const order = (rep + scenarios.indexOf(sc)) % 2 ? [smmf, llama] : [llama, smmf];
       for (const s of order) {
+        const cpu0 = cpuSeconds(s.child.pid);
         const r = await sc.run(s);
+        r.cpuPerKTok = (cpuSeconds(s.child.pid) - cpu0) / (r.tokens / 1000);
         ((raw[sc.key] ??= {})[s.name] ??= []).push(r);
         console.log(`rep ${rep + 1} ${sc.label.padEnd(16)} ${s.name.padEnd(12)} ` +
                     `${fmt(r.tps)} tok/s  TTFT ${fmt(r.ttft, 0)} ms  ` +
+                    `CPU ${fmt(r.cpuPerKTok)} s/1k tok  ` +
                     `${r.requests} req, min ${r.minTokens} tok, prompt ${r.promptTokens}` +
                     (r.ttftLater !== undefined ? `, later-turn TTFT ${fmt(r.ttftLater, 0)} ms, last prompt ${r.promptLast}` : ''));
       }
@@ -278,18 +300,20 @@ async function main() {
     const row = { scenario: sc.label };
     for (const name of ['llama-server', 'smmf']) {
       row[name] = { tps: get(name, (r) => r.tps), ttft: get(name, (r) => r.ttft),
-                    ttftLater: get(name, (r) => r.ttftLater) };
+                    ttftLater: get(name, (r) => r.ttftLater), cpu: get(name, (r) => r.cpuPerKTok) };
     }
     row.tpsRatio = row.smmf.tps / row['llama-server'].tps;
     row.ttftRatio = row.smmf.ttft / row['llama-server'].ttft;
     row.ttftLaterRatio = row.smmf.ttftLater / row['llama-server'].ttftLater;
+    row.cpuRatio = row.smmf.cpu / row['llama-server'].cpu;
     rows.push(row);
   }
-  console.log('\n| scenario | llama-server tok/s | SMMF tok/s | ratio (>= 1.0) | llama-server TTFT ms | SMMF TTFT ms | ratio (<= 1.1) |');
-  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+  console.log('\n| scenario | llama-server tok/s | SMMF tok/s | ratio (>= 1.0) | llama-server TTFT ms | SMMF TTFT ms | ratio (<= 1.1) | CPU s per 1k tokens, llama-server / SMMF | ratio |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const r of rows) {
     console.log(`| ${r.scenario} | ${fmt(r['llama-server'].tps)} | ${fmt(r.smmf.tps)} | ${fmt(r.tpsRatio, 2)} | ` +
-                `${fmt(r['llama-server'].ttft, 0)} | ${fmt(r.smmf.ttft, 0)} | ${fmt(r.ttftRatio, 2)} |`);
+                `${fmt(r['llama-server'].ttft, 0)} | ${fmt(r.smmf.ttft, 0)} | ${fmt(r.ttftRatio, 2)} | ` +
+                `${fmt(r['llama-server'].cpu)} / ${fmt(r.smmf.cpu)} | ${fmt(r.cpuRatio, 2)} |`);
   }
   const mt = rows.find((r) => r.scenario.startsWith('multi-turn'));
   if (mt) {

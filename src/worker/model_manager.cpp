@@ -1,6 +1,7 @@
 #include "worker/model_manager.h"
 
 #include <spdlog/spdlog.h>
+#include <boost/asio/this_coro.hpp>
 
 #include <fmt/format.h>
 
@@ -165,6 +166,8 @@ boost::asio::awaitable<Status> ModelManager::start(std::string name) {
   Status result;
   for (auto& inst : to_load)
     if (auto st = co_await load_with_room(inst); !st && result) result = st;
+  // Calls that arrived while it loaded wait for it (lease()): hand them over.
+  if (!to_load.empty()) pump(name, co_await asio::this_coro::executor);
   co_return result;
 }
 

@@ -5,6 +5,8 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { startServer, callJson, getJson, sleep, SMMF_BIN, MODEL_DIR, CHAT_MODEL_PATH } from './lib/server.mjs';
+import { startController, startWorker, startApiServer, waitApiRoutes, stopAll, chat, chatBody }
+  from './lib/cluster.mjs';
 
 const model = (name, extra = '') =>
   `[[models]]\nname = "${name}"\npath = "${CHAT_MODEL_PATH}"\nload = "on_demand"\n${extra}` +
@@ -123,5 +125,25 @@ describe('an on-demand model with idle_unload_after = "300ms"', () => {
     assert.equal(r2.status, 200, JSON.stringify(r2.body));
     assert.equal(r2.body.choices[0].message.content, r1.body.choices[0].message.content);
     assert.equal(srv.lines.filter((l) => /model sleepy#0 loading on demand/.test(l)).length, 2);
+  });
+});
+
+describe('cluster: a worker hosting an on-demand model', () => {
+  const procs = [];
+  after(async () => { await stopAll(procs); });
+
+  test('the API server routes to it while idle; the worker loads it for the first call', async () => {
+    const controller = await startController();
+    procs.push(controller);
+    const worker = await startWorker(controller, { id: 'w1', models: [{ name: 'lazy', load: 'on_demand' }] });
+    procs.push(worker);
+    const api = await startApiServer(controller);
+    procs.push(api);
+    await waitApiRoutes(api, 'lazy', ['w1/lazy']);
+    assert.ok(!worker.lines.some((l) => /model lazy#0 running/.test(l)), 'not loaded before a call');
+    const r = await chat(api, chatBody({ model: 'lazy' }));
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    await worker.waitForLine(/model lazy#0 loading on demand/);
+    await worker.waitForLine(/model lazy#0 running/);
   });
 });

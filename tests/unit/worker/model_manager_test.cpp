@@ -209,6 +209,18 @@ TEST_F(ModelManagerTest, EagerModelsLoadAtStartAndStoppedOnesFail) {
   EXPECT_EQ(r.error().code, ErrorCode::kUnavailable);
 }
 
+TEST_F(ModelManagerTest, CallsDuringAnEagerStartWaitForIt) {
+  stats_->load_delay = 200ms;
+  make({});
+  add("e", false);
+  auto started = asio::co_spawn(ioc_, mm_->start("e"), asio::use_future);
+  std::this_thread::sleep_for(50ms);
+  EXPECT_TRUE(mm_->loads_on_demand("e"));
+  EXPECT_TRUE(run(call("e")));
+  EXPECT_TRUE(started.get());
+  EXPECT_EQ(stats_->loads_of("e"), 1);
+}
+
 TEST_F(ModelManagerTest, MaxLoadedModelsEvictsTheLeastRecentlyUsed) {
   ResidencyLimits l;
   l.max_loaded_models = 2;
