@@ -6,7 +6,7 @@ HOST       ?= 127.0.0.1
 PORT       ?= 8000
 CMAKE_ARGS ?=
 
-.PHONY: all deps llama configure build e2e-deps run test format clean
+.PHONY: all deps llama configure build e2e-deps run test bench-engine format clean
 
 all: build
 
@@ -32,6 +32,10 @@ run: build
 
 test: build e2e-deps
 	ctest --test-dir $(BUILD) --output-on-failure -j2
+
+# SMMF's llama.cpp engine vs llama-server side by side (a few minutes; not part of `make test`).
+bench-engine: build
+	BUILD=$(BUILD) bench/engine/run.sh
 
 format:
 	find src tools tests bench -name '*.cpp' -o -name '*.h' | xargs clang-format -i

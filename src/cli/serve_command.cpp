@@ -110,7 +110,7 @@ int run_serve(const ServeOptions& opts) {
   auto http = std::make_shared<net::HttpClient>(ioc.get_executor());
   engines::EngineRegistry engines;
   engines::register_builtin_engines(engines, http);
-  worker::ModelManager models(engines);
+  worker::ModelManager models(engines, worker::ResidencyLimits::from(cfg->worker));
   for (const auto& m : cfg->models) {
     if (auto st = models.add(m); !st) {
       spdlog::error("{}", st.error().message);
@@ -155,7 +155,7 @@ int run_serve(const ServeOptions& opts) {
   gw.affinity_header = cfg->routing.affinity_header;
   gw.ready = [&]() -> Status {
     for (const auto& m : models.list())
-      if (m.running == 0)
+      if (m.running == 0 && m.state != worker::ModelState::kIdle)
         return Error::unavailable(fmt::format("model '{}' is {}{}{}", m.name, to_string(m.state),
                                               m.failure.empty() ? "" : ": ", m.failure));
     return {};
@@ -217,6 +217,7 @@ int run_serve(const ServeOptions& opts) {
           co_return;
         }
         spdlog::info("ready: {} model(s) running", models.names().size());
+        co_await models.unload_idle_loop();
       },
       asio::detached);
 

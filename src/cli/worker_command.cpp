@@ -92,7 +92,7 @@ int run_worker(const WorkerOptions& o) {
   auto http = std::make_shared<net::HttpClient>(ioc.get_executor());
   engines::EngineRegistry engines;
   engines::register_builtin_engines(engines, http);
-  worker::ModelManager models(engines);
+  worker::ModelManager models(engines, worker::ResidencyLimits::from(cfg.worker));
   for (const auto& m : cfg.models) {
     if (auto st = models.add(m); !st) {
       spdlog::error("{}", st.error().message);
@@ -148,6 +148,7 @@ int run_worker(const WorkerOptions& o) {
         // A worker keeps serving the models that did load; the failed ones are in the registry.
         if (!co_await start_models(models, /*stop_on_failure=*/false)) exit_code = 1;
         spdlog::info("ready: {} model(s)", models.names().size());
+        co_await models.unload_idle_loop();
       },
       asio::detached);
   run_until_stopped(ioc, cfg.server.threads, [&](int sig) {

@@ -2,6 +2,8 @@
 
 #include <toml++/toml.h>
 
+#include "common/duration.h"
+
 #include <fmt/format.h>
 #include <cstdlib>
 #include <fstream>
@@ -64,6 +66,22 @@ class TableReader {
       if (!s) return fail(*n, key, s.error().message);
       out = std::move(*s);
     }
+  }
+
+  /// A duration: "250ms", "30s", "10m", "2h" or the integer 0.
+  void get_duration(std::string_view key, std::chrono::milliseconds& out) {
+    if (error_) return;
+    const toml::node* n = t_.get(key);
+    if (!n) return;
+    if (auto i = n->value_exact<int64_t>(); i && *i == 0) {
+      out = std::chrono::milliseconds(0);
+      return;
+    }
+    auto v = n->value_exact<std::string>();
+    if (!v) return fail(*n, key, "must be a duration string like \"10m\" (or 0)");
+    auto d = parse_duration(*v);
+    if (!d) return fail(*n, key, d.error().message);
+    out = *d;
   }
 
   void check_known(std::initializer_list<std::string_view> known) {
@@ -237,11 +255,17 @@ Result<Config> parse_config(std::string_view text, std::string_view source) {
   if (auto st = section("worker",
                         [&](TableReader& r) {
                           auto& w = cfg.worker;
-                          r.check_known({"controller", "id", "advertise", "heartbeat_interval_ms"});
+                          r.check_known({"controller", "id", "advertise", "heartbeat_interval_ms",
+                                         "max_loaded_models", "max_loaded_bytes", "load_timeout",
+                                         "max_load_waiters"});
                           r.get("controller", w.controller);
                           r.get("id", w.id);
                           r.get("advertise", w.advertise);
                           r.get("heartbeat_interval_ms", w.heartbeat_interval);
+                          r.get("max_loaded_models", w.max_loaded_models);
+                          r.get("max_loaded_bytes", w.max_loaded_bytes);
+                          r.get_duration("load_timeout", w.load_timeout);
+                          r.get("max_load_waiters", w.max_load_waiters);
                         });
       !st)
     return st.error();
@@ -312,14 +336,23 @@ Result<Config> parse_config(std::string_view text, std::string_view source) {
       TableReader r(t, source, prefix);
       ModelConfig m;
       m.origin = fmt::format("{}: {}", source, prefix);
-      r.check_known({"name", "type", "engine", "path", "replicas", "weight", "params"});
+      r.check_known({"name", "type", "engine", "path", "replicas", "weight", "load",
+                     "idle_unload_after", "params"});
+      std::string load = "eager";
       r.get("name", m.name);
       r.get("type", m.type);
       r.get("engine", m.engine);
       r.get("path", m.path);
       r.get("replicas", m.replicas);
       r.get("weight", m.weight);
+      r.get("load", load);
+      r.get_duration("idle_unload_after", m.idle_unload_after);
       if (r.error()) return *r.error();
+      if (load != "eager" && load != "on_demand")
+        return Error::invalid(
+            fmt::format("{}: '{}.load' must be \"eager\" or \"on_demand\"", source, prefix),
+            prefix + ".load");
+      m.on_demand = load == "on_demand";
       if (m.name.empty())
         return Error::invalid(fmt::format("{}: '{}.name' is required", source, prefix),
                               prefix + ".name");

@@ -47,6 +47,11 @@ struct WorkerConfig {
   std::string id;          ///< default: host:port
   std::string advertise;   ///< URL others use to reach it; default http://host:port
   std::chrono::milliseconds heartbeat_interval{2000};
+  /// Residency of models with local weights (see docs/configuration.md, on-demand loading).
+  int max_loaded_models = 0;                        ///< loaded at once; 0 = no limit
+  uint64_t max_loaded_bytes = 0;                    ///< sum of loaded GGUF file sizes; 0 = no limit
+  std::chrono::milliseconds load_timeout{120'000};  ///< a call waits this long for a load
+  int max_load_waiters = 64;  ///< calls waiting for one model's load; beyond: 429
 };
 
 /// How the API server picks an instance and recovers from failures.
@@ -69,7 +74,9 @@ struct ModelConfig {
   std::string engine = "llama.cpp";
   std::string path;  ///< model file for local engines
   int replicas = 1;
-  int weight = 1;  ///< share of traffic under the weighted policy
+  int weight = 1;          ///< share of traffic under the weighted policy
+  bool on_demand = false;  ///< load = "on_demand": loaded by the first call, not at start
+  std::chrono::milliseconds idle_unload_after{0};  ///< unloaded after this long unused; 0 = never
   boost::json::object params;
   std::string origin;  ///< "file.toml: models[2]" for error messages
 };

@@ -168,8 +168,8 @@ Status check_heartbeat_body(const json::value& v, std::string& state, int& in_fl
     if (!s->is_string()) return Error::invalid("state must be a string", "state");
     state = std::string(s->get_string());
     if (state != "stopped" && state != "starting" && state != "running" && state != "stopping" &&
-        state != "failed")
-      return Error::invalid("state must be stopped, starting, running, stopping or failed",
+        state != "failed" && state != "idle")
+      return Error::invalid("state must be stopped, starting, running, stopping, failed or idle",
                             "state");
   }
   if (auto* n = o.if_contains("in_flight"); n && !n->is_null()) {

@@ -15,7 +15,7 @@ constexpr std::array kTypes{std::string_view("llm"), std::string_view("embedding
                             std::string_view("reranker")};
 constexpr std::array kStates{std::string_view("stopped"), std::string_view("starting"),
                              std::string_view("running"), std::string_view("stopping"),
-                             std::string_view("failed")};
+                             std::string_view("failed"),  std::string_view("idle")};
 constexpr size_t kMaxIdLength = 256;
 
 template <size_t N>

@@ -31,7 +31,8 @@ struct InstanceRecord {
   int64_t last_heartbeat_ms = 0;  ///< controller clock, unix ms
   int64_t registered_ms = 0;
 
-  bool routable() const { return healthy && state == "running"; }
+  /// "idle": an on-demand model that is not loaded; its worker loads it for the first call.
+  bool routable() const { return healthy && (state == "running" || state == "idle"); }
 };
 
 boost::json::object to_json(const InstanceRecord& r);

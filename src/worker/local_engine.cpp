@@ -3,6 +3,8 @@
 namespace smmf::worker {
 
 Status LocalEngine::health() const {
+  // An idle or loading model takes calls: they wait for the load.
+  if (models_.loads_on_demand(model_)) return {};
   auto lease = models_.acquire(model_);
   if (!lease) return lease.error();
   return {};
@@ -10,7 +12,7 @@ Status LocalEngine::health() const {
 
 asio::awaitable<Result<protocol::GenerationResult>> LocalEngine::chat(
     const protocol::ChatRequest& req, engines::DeltaSink* sink, const engines::CallContext& ctx) {
-  auto lease = models_.acquire(model_);
+  auto lease = co_await models_.lease(model_);
   if (!lease) co_return lease.error();
   co_return co_await lease->engine().chat(req, sink, ctx);
 }
@@ -18,14 +20,14 @@ asio::awaitable<Result<protocol::GenerationResult>> LocalEngine::chat(
 asio::awaitable<Result<protocol::GenerationResult>> LocalEngine::complete(
     const protocol::CompletionRequest& req, engines::DeltaSink* sink,
     const engines::CallContext& ctx) {
-  auto lease = models_.acquire(model_);
+  auto lease = co_await models_.lease(model_);
   if (!lease) co_return lease.error();
   co_return co_await lease->engine().complete(req, sink, ctx);
 }
 
 asio::awaitable<Result<protocol::EmbeddingResult>> LocalEngine::embed(
     const protocol::EmbeddingRequest& req, const engines::CallContext& ctx) {
-  auto lease = models_.acquire(model_);
+  auto lease = co_await models_.lease(model_);
   if (!lease) co_return lease.error();
   co_return co_await lease->engine().embed(req, ctx);
 }

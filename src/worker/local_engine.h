@@ -1,6 +1,7 @@
 #pragma once
 /// An Engine that stands for a model of an in-process ModelManager: each call leases one of
-/// the model's running replicas (fewest in flight) and runs on its engine. This is how the
+/// the model's running replicas (fewest in flight) and runs on its engine; when the model is
+/// idle or loading, the call waits for the load (ModelManager::lease). This is how the
 /// all-in-one server routes to its own models through the same ClusterDirectory as remote ones,
 /// without an HTTP hop.
 #include "engines/engine.h"

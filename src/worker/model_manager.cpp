@@ -1,8 +1,11 @@
 #include "worker/model_manager.h"
 
 #include <spdlog/spdlog.h>
+#include <boost/asio/this_coro.hpp>
 
 #include <fmt/format.h>
+
+#include <filesystem>
 
 namespace smmf::worker {
 
@@ -18,19 +21,57 @@ std::string_view to_string(ModelState s) {
       return "stopping";
     case ModelState::kFailed:
       return "failed";
+    case ModelState::kIdle:
+      return "idle";
   }
   return "unknown";
 }
 
+namespace {
+int64_t steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
 Lease::Lease(std::shared_ptr<Instance> inst) : inst_(std::move(inst)) {
   inst_->in_flight.fetch_add(1, std::memory_order_relaxed);
+  inst_->last_used_ms.store(steady_ms(), std::memory_order_relaxed);
 }
 
 Lease::~Lease() {
-  if (inst_) inst_->in_flight.fetch_sub(1, std::memory_order_relaxed);
+  if (!inst_) return;
+  // Stamped before the count drops, so an idle check never sees 0 in flight with an old stamp.
+  inst_->last_used_ms.store(steady_ms(), std::memory_order_relaxed);
+  inst_->in_flight.fetch_sub(1, std::memory_order_release);
 }
 
-ModelManager::ModelManager(const engines::EngineRegistry& engines) : engines_(engines) {}
+ResidencyLimits ResidencyLimits::from(const WorkerConfig& w) {
+  ResidencyLimits l;
+  l.max_loaded_models = w.max_loaded_models;
+  l.max_loaded_bytes = w.max_loaded_bytes;
+  l.load_timeout = w.load_timeout;
+  l.max_load_waiters = w.max_load_waiters;
+  return l;
+}
+
+ModelManager::ModelManager(const engines::EngineRegistry& engines, ResidencyLimits limits)
+    : engines_(engines), limits_(limits) {}
+
+Result<std::shared_ptr<Instance>> ModelManager::make_instance(const ModelConfig& cfg,
+                                                              int replica) const {
+  auto engine = engines_.create(cfg);
+  if (!engine) return engine.error();
+  auto inst = std::make_shared<Instance>();
+  inst->id = fmt::format("{}#{}", cfg.name, replica);
+  inst->engine = std::move(*engine);
+  inst->local = !cfg.path.empty();
+  std::error_code ec;
+  if (inst->local) inst->bytes = std::filesystem::file_size(cfg.path, ec);
+  if (ec) inst->bytes = 0;
+  return inst;
+}
 
 Status ModelManager::add(const ModelConfig& cfg) {
   Model m;
@@ -39,12 +80,9 @@ Status ModelManager::add(const ModelConfig& cfg) {
                   std::chrono::system_clock::now().time_since_epoch())
                   .count();
   for (int i = 0; i < cfg.replicas; ++i) {
-    auto engine = engines_.create(cfg);
-    if (!engine) return engine.error();
-    auto inst = std::make_shared<Instance>();
-    inst->id = fmt::format("{}#{}", cfg.name, i);
-    inst->engine = std::move(*engine);
-    m.instances.push_back(std::move(inst));
+    auto inst = make_instance(cfg, i);
+    if (!inst) return inst.error();
+    m.instances.push_back(std::move(*inst));
   }
   std::lock_guard lock(mu_);
   if (models_.contains(cfg.name))
@@ -55,21 +93,43 @@ Status ModelManager::add(const ModelConfig& cfg) {
 }
 
 boost::asio::awaitable<Status> ModelManager::load(const std::shared_ptr<Instance>& inst) {
-  inst->state = ModelState::kStarting;
-  changed();
   auto t0 = std::chrono::steady_clock::now();
   Status st = co_await inst->engine->load();
   if (!st) {
-    inst->state = ModelState::kFailed;
     {
       std::lock_guard lock(mu_);
+      bool stopping = inst->state == ModelState::kStopping;
+      inst->state = stopping ? ModelState::kStopped : ModelState::kFailed;
       inst->failure = st.error().message;
+      inst->wakeable = false;
+      inst->has_room = false;
     }
     spdlog::error("model {} failed to start: {}", inst->id, st.error().message);
     changed();
     co_return st;
   }
-  inst->state = ModelState::kRunning;
+  bool stopped_meanwhile = false;
+  {
+    std::lock_guard lock(mu_);
+    if (inst->state == ModelState::kStarting) {
+      inst->state = ModelState::kRunning;
+      inst->wakeable = false;
+      inst->last_used_ms = steady_ms();
+    } else {
+      stopped_meanwhile = true;  // stop() left the unload to this load
+    }
+  }
+  if (stopped_meanwhile) {
+    co_await inst->engine->unload();
+    {
+      std::lock_guard lock(mu_);
+      inst->state = ModelState::kStopped;
+      inst->has_room = false;
+    }
+    spdlog::info("model {} stopped while loading", inst->id);
+    changed();
+    co_return Error::unavailable(fmt::format("model {} was stopped while loading", inst->id));
+  }
   auto ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
           .count();
@@ -80,20 +140,34 @@ boost::asio::awaitable<Status> ModelManager::load(const std::shared_ptr<Instance
 }
 
 boost::asio::awaitable<Status> ModelManager::start(std::string name) {
-  std::vector<std::shared_ptr<Instance>> instances;
+  std::vector<std::shared_ptr<Instance>> to_load;
+  bool woke = false;
   {
     std::lock_guard lock(mu_);
     auto it = models_.find(name);
     if (it == models_.end())
       co_return Error::not_found(fmt::format("no model '{}'", name), "model");
-    instances = it->second.instances;
+    for (auto& inst : it->second.instances) {
+      auto s = inst->state.load();
+      if (s != ModelState::kStopped && s != ModelState::kFailed) continue;
+      inst->failure.clear();
+      inst->wakeable = false;
+      if (it->second.cfg.on_demand) {
+        inst->state = ModelState::kIdle;  // loaded by its first call
+        woke = true;
+      } else {
+        inst->state = ModelState::kStarting;
+        to_load.push_back(inst);
+      }
+    }
   }
+  if (woke) spdlog::info("model {} is idle: loaded on demand", name);
+  if (woke || !to_load.empty()) changed();
   Status result;
-  for (auto& inst : instances) {
-    auto s = inst->state.load();
-    if (s == ModelState::kRunning || s == ModelState::kStarting) continue;
-    if (auto st = co_await load(inst); !st && result) result = st;
-  }
+  for (auto& inst : to_load)
+    if (auto st = co_await load_with_room(inst); !st && result) result = st;
+  // Calls that arrived while it loaded wait for it (lease()): hand them over.
+  if (!to_load.empty()) pump(name, co_await asio::this_coro::executor);
   co_return result;
 }
 
@@ -104,16 +178,29 @@ boost::asio::awaitable<Status> ModelManager::stop(std::string name) {
     auto it = models_.find(name);
     if (it == models_.end())
       co_return Error::not_found(fmt::format("no model '{}'", name), "model");
-    instances = it->second.instances;
+    // Everything leaves the routing set first, then the engines drain and unload.
+    for (auto& inst : it->second.instances) {
+      auto s = inst->state.load();
+      inst->wakeable = false;
+      if (s == ModelState::kStopped) continue;
+      if (s == ModelState::kIdle || s == ModelState::kFailed) {
+        inst->state = ModelState::kStopped;  // holds no weights
+        continue;
+      }
+      inst->state = ModelState::kStopping;
+      // A loading instance is unloaded by its load when that ends (load()).
+      if (s != ModelState::kStarting) instances.push_back(inst);
+    }
+    fail_waiters(it->second, Error::unavailable(fmt::format("The model '{}' was stopped", name)));
   }
-  // Everything leaves the routing set first, then the engines drain and unload.
-  for (auto& inst : instances)
-    if (inst->state != ModelState::kStopped) inst->state = ModelState::kStopping;
   changed();
   for (auto& inst : instances) {
-    if (inst->state == ModelState::kStopped) continue;
     co_await inst->engine->unload();
-    inst->state = ModelState::kStopped;
+    {
+      std::lock_guard lock(mu_);
+      inst->state = ModelState::kStopped;
+      inst->has_room = false;
+    }
     spdlog::info("model {} stopped", inst->id);
   }
   changed();
@@ -132,12 +219,22 @@ boost::asio::awaitable<Status> ModelManager::restart(std::string name) {
     instances = it->second.instances;
   }
   for (size_t i = 0; i < instances.size(); ++i) {
-    auto engine = engines_.create(cfg);
-    if (!engine) co_return engine.error();
-    auto fresh = std::make_shared<Instance>();
+    auto made = make_instance(cfg, static_cast<int>(i));
+    if (!made) co_return made.error();
+    auto fresh = std::move(*made);
     fresh->id = instances[i]->id;
-    fresh->engine = std::move(*engine);
-    if (auto st = co_await load(fresh); !st) co_return st;
+    if (instances[i]->state == ModelState::kIdle) {
+      // Not loaded: the fresh engine stays idle too and loads on demand.
+      fresh->state = ModelState::kIdle;
+      std::lock_guard lock(mu_);
+      auto it = models_.find(name);
+      if (it != models_.end() && i < it->second.instances.size() &&
+          it->second.instances[i] == instances[i])
+        it->second.instances[i] = fresh;
+      continue;
+    }
+    fresh->state = ModelState::kStarting;
+    if (auto st = co_await load_with_room(fresh); !st) co_return st;
     {
       std::lock_guard lock(mu_);
       auto it = models_.find(name);
@@ -149,7 +246,11 @@ boost::asio::awaitable<Status> ModelManager::restart(std::string name) {
     auto old = instances[i];
     old->state = ModelState::kStopping;
     co_await old->engine->unload();
-    old->state = ModelState::kStopped;
+    {
+      std::lock_guard lock(mu_);
+      old->state = ModelState::kStopped;
+      old->has_room = false;
+    }
     spdlog::info("model {} restarted", fresh->id);
   }
   co_return Status{};
@@ -172,24 +273,24 @@ boost::asio::awaitable<Status> ModelManager::scale(std::string name, int replica
       m.instances.pop_back();
     }
     for (int i = static_cast<int>(m.instances.size()); i < replicas; ++i) {
-      auto engine = engines_.create(cfg);
-      if (!engine) co_return engine.error();
-      auto inst = std::make_shared<Instance>();
-      inst->id = fmt::format("{}#{}", name, i);
-      inst->engine = std::move(*engine);
-      m.instances.push_back(inst);
-      added.push_back(std::move(inst));
+      auto inst = make_instance(cfg, i);
+      if (!inst) co_return inst.error();
+      (*inst)->state = cfg.on_demand ? ModelState::kIdle : ModelState::kStarting;
+      m.instances.push_back(*inst);
+      if (!cfg.on_demand) added.push_back(std::move(*inst));
     }
     m.cfg.replicas = replicas;
   }
   changed();
   Status result;
   for (auto& inst : added)
-    if (auto st = co_await load(inst); !st && result) result = st;
+    if (auto st = co_await load_with_room(inst); !st && result) result = st;
   for (auto& inst : removed) {
-    inst->state = ModelState::kStopping;
-    co_await inst->engine->unload();
+    auto was = inst->state.exchange(ModelState::kStopping);
+    if (was != ModelState::kIdle && was != ModelState::kStopped) co_await inst->engine->unload();
+    std::lock_guard lock(mu_);
     inst->state = ModelState::kStopped;
+    inst->has_room = false;
   }
   spdlog::info("model {} scaled to {} replica(s)", name, replicas);
   changed();
@@ -197,6 +298,7 @@ boost::asio::awaitable<Status> ModelManager::scale(std::string name, int replica
 }
 
 boost::asio::awaitable<void> ModelManager::stop_all() {
+  stopping_all_ = true;
   for (const auto& name : names()) co_await stop(name);
 }
 
@@ -205,15 +307,11 @@ Result<Lease> ModelManager::acquire(std::string_view name) const {
   auto it = models_.find(name);
   if (it == models_.end())
     return Error{ErrorCode::kNotFound, fmt::format("The model '{}' does not exist", name), "model"};
-  std::shared_ptr<Instance> best;
-  for (const auto& inst : it->second.instances) {
-    if (inst->state != ModelState::kRunning) continue;
-    if (!best || inst->in_flight.load() < best->in_flight.load()) best = inst;
-  }
-  if (!best)
+  auto lease = take_running(it->second);
+  if (!lease)
     return Error::unavailable(fmt::format(
         "The model '{}' has no running instance (it is stopped, loading or failed)", name));
-  return Lease(std::move(best));
+  return std::move(*lease);
 }
 
 std::vector<ModelStatus> ModelManager::list() const {
@@ -227,9 +325,16 @@ std::vector<ModelStatus> ModelManager::list() const {
     s.weight = m.cfg.weight;
     s.replicas = static_cast<int>(m.instances.size());
     s.created = m.created;
+    s.on_demand = m.cfg.on_demand;
     s.state = ModelState::kStopped;
+    bool wakeable = false;
     for (const auto& inst : m.instances) {
       auto st = inst->state.load();
+      // Waiting for room is not resident yet; loading with room, running and unloading are.
+      if ((st == ModelState::kStarting && inst->has_room) || st == ModelState::kRunning ||
+          st == ModelState::kStopping)
+        ++s.loaded;
+      if (st == ModelState::kIdle || inst->wakeable) wakeable = true;
       if (st == ModelState::kRunning) {
         ++s.running;
         if (s.context_length == 0) s.context_length = inst->engine->info().context_length;
@@ -241,6 +346,8 @@ std::vector<ModelStatus> ModelManager::list() const {
           (s.state != ModelState::kRunning && st != s.state && st != ModelState::kStopped))
         s.state = st;
     }
+    // Loading on demand or unloading to idle: still listed and routed (calls wait), so "idle".
+    if (s.state != ModelState::kRunning && wakeable) s.state = ModelState::kIdle;
     out.push_back(std::move(s));
   }
   return out;

@@ -19,6 +19,8 @@ boost::json::object to_json(const ModelStatus& m) {
   o["replicas"] = m.replicas;
   o["running"] = m.running;
   o["in_flight"] = m.in_flight;
+  o["loaded"] = m.loaded;
+  o["load"] = m.on_demand ? "on_demand" : "eager";
   o["weight"] = m.weight;
   o["context_length"] = m.context_length;
   return o;

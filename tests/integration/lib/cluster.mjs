@@ -73,7 +73,7 @@ export async function startController({ port = 0, heartbeatMs = 500, snapshot, c
   return spawnSmmf(args, { name: 'controller' });
 }
 
-/// TOML for a worker's models: [{ name, weight, params }]; threads = 1 unless params say otherwise.
+/// TOML for a worker's models: [{ name, weight, load, params }]; threads = 1 unless params say otherwise.
 export function workerConfig(models) {
   let s = '';
   for (const m of models) {
@@ -82,6 +82,7 @@ export function workerConfig(models) {
     s += `[[models]]\nname = "${m.name}"\ntype = "llm"\nengine = "llama.cpp"\n` +
          `path = "${m.path ?? CHAT_MODEL_PATH}"\n`;
     if (m.weight !== undefined) s += `weight = ${m.weight}\n`;
+    if (m.load !== undefined) s += `load = "${m.load}"\n`;
     s += `params = { ${kv} }\n\n`;
   }
   return s;
@@ -172,7 +173,7 @@ export function apiView(api) {
   for (const l of api.lines) {
     let m;
     if ((m = l.match(/instance (\S+) of (\S+) at (\S+) added \((\w+)\)/))) {
-      view.set(m[1], { model: m[2], address: m[3], rec: m[4] === 'running', check: true });
+      view.set(m[1], { model: m[2], address: m[3], rec: m[4] === 'running' || m[4] === 'idle', check: true });
     } else if ((m = l.match(/instance (\S+) of (\S+) is now (routable|not routable)/))) {
       const v = view.get(m[1]);
       if (v) v.rec = m[3] === 'routable';

@@ -1,4 +1,5 @@
 #include "common/config.h"
+#include "common/duration.h"
 
 #include <gtest/gtest.h>
 
@@ -74,7 +75,52 @@ INSTANTIATE_TEST_SUITE_P(
                     BadConfig{"[[models]]\nname = \"a\"\ntype = \"chat\"\n", "models[0].type"},
                     BadConfig{"[[models]]\nname = \"a\"\n[[models]]\nname = \"a\"\n", "duplicates"},
                     BadConfig{"[[models]]\nname = \"${SMMF_SURELY_UNSET}\"\n", "SMMF_SURELY_UNSET"},
-                    BadConfig{"[server\n", "bad.toml:1"}));
+                    BadConfig{"[server\n", "bad.toml:1"},
+                    BadConfig{"[[models]]\nname = \"a\"\nload = \"lazy\"\n", "models[0].load"},
+                    BadConfig{"[[models]]\nname = \"a\"\nidle_unload_after = \"10 min\"\n",
+                              "bad.toml:3: 'models[0].idle_unload_after'"},
+                    BadConfig{"[[models]]\nname = \"a\"\nidle_unload_after = 600\n",
+                              "'models[0].idle_unload_after' must be a duration"},
+                    BadConfig{"[worker]\nload_timeout = \"-1s\"\n", "'worker.load_timeout'"},
+                    BadConfig{"[worker]\nmax_loaded_models = -1\n", "'worker.max_loaded_models'"}));
+
+TEST(Config, OnDemandLoadingKeys) {
+  auto cfg = parse_config(R"(
+[worker]
+max_loaded_models = 2
+max_loaded_bytes = 1000000
+load_timeout = "30s"
+max_load_waiters = 8
+
+[[models]]
+name = "a"
+load = "on_demand"
+idle_unload_after = "10m"
+
+[[models]]
+name = "b"
+)",
+                          "t.toml");
+  ASSERT_TRUE(cfg) << cfg.error().message;
+  EXPECT_EQ(cfg->worker.max_loaded_models, 2);
+  EXPECT_EQ(cfg->worker.max_loaded_bytes, 1000000u);
+  EXPECT_EQ(cfg->worker.load_timeout, std::chrono::seconds(30));
+  EXPECT_EQ(cfg->worker.max_load_waiters, 8);
+  EXPECT_TRUE(cfg->models[0].on_demand);
+  EXPECT_EQ(cfg->models[0].idle_unload_after, std::chrono::minutes(10));
+  EXPECT_FALSE(cfg->models[1].on_demand);
+  EXPECT_EQ(cfg->models[1].idle_unload_after.count(), 0);
+}
+
+TEST(Duration, Forms) {
+  EXPECT_EQ(*parse_duration("250ms"), std::chrono::milliseconds(250));
+  EXPECT_EQ(*parse_duration("30s"), std::chrono::seconds(30));
+  EXPECT_EQ(*parse_duration("10m"), std::chrono::minutes(10));
+  EXPECT_EQ(*parse_duration("2h"), std::chrono::hours(2));
+  EXPECT_EQ(parse_duration("0")->count(), 0);
+  for (auto bad : {"", "5", "s", "-1s", "1.5s", "10 m", "3d", "99999999999999h"})
+    EXPECT_FALSE(parse_duration(bad)) << bad;
+}
 
 TEST(InterpolateEnv, Forms) {
   setenv("SMMF_T1", "v", 1);
