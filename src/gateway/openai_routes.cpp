@@ -7,6 +7,7 @@
 #include <random>
 
 #include "protocol/http_errors.h"
+#include "protocol/rerank_json.h"
 #include "protocol/sse.h"
 
 #include <spdlog/spdlog.h>
@@ -154,6 +155,9 @@ asio::awaitable<Result<protocol::GenerationResult>> wrong_type(Error e) {
 asio::awaitable<Result<protocol::EmbeddingResult>> wrong_embed(Error e) {
   co_return e;
 }
+asio::awaitable<Result<protocol::RerankResult>> wrong_rerank(Error e) {
+  co_return e;
+}
 
 PickHints hints_for(const HttpExchange& ex, const GatewayOptions& opts, const std::string& user) {
   PickHints h;
@@ -253,6 +257,8 @@ void OpenAiRoutes::install(net::Router& router) {
   router.add(verb::post, "/v1/chat/completions", [this](HttpExchange& ex) { return chat(ex); });
   router.add(verb::post, "/v1/completions", [this](HttpExchange& ex) { return completions(ex); });
   router.add(verb::post, "/v1/embeddings", [this](HttpExchange& ex) { return embeddings(ex); });
+  for (const char* path : {"/v1/rerank", "/rerank", "/v2/rerank"})
+    router.add(verb::post, path, [this](HttpExchange& ex) { return rerank(ex); });
   router.add(verb::get, "/healthz", [this](HttpExchange& ex) { return health(ex); });
   router.add(verb::get, "/health", [this](HttpExchange& ex) { return health(ex); });
 }
@@ -305,6 +311,40 @@ asio::awaitable<void> OpenAiRoutes::embeddings(HttpExchange& ex) {
   ex.add_log_field("tokens", std::to_string(result->prompt_tokens));
   co_await ex.send_json(
       status::ok, protocol::embedding_response_json(req->model, *result, req->encoding_format));
+}
+
+asio::awaitable<void> OpenAiRoutes::rerank(HttpExchange& ex) {
+  auto body = protocol::parse_json(ex.request().body());
+  Result<protocol::RerankRequest> req = body ? protocol::parse_rerank_request(*body, opts_.limits)
+                                             : Result<protocol::RerankRequest>(body.error());
+  if (!req) {
+    co_await send_error(ex, req.error());
+    co_return;
+  }
+  ex.add_log_field("model", req->model);
+  std::string id = random_id("rerank-");
+  ex.add_response_header("x-request-id", id);
+  auto ctx = make_context(ex, id);
+  auto result = co_await with_retries(
+      ex, directory_, opts_, req->model, hints_for(ex, opts_, {}),
+      [&](ModelDirectory::Pick& pick) -> asio::awaitable<Result<protocol::RerankResult>> {
+        if (auto st = check_type(*pick.engine, req->model, protocol::ModelType::kReranker); !st)
+          return wrong_rerank(st.error());
+        return pick.engine->rerank(*req, ctx);
+      },
+      [] { return true; });
+  if (!result) {
+    co_await send_error(ex, result.error());
+    co_return;
+  }
+  if (result->results.size() != req->documents.size()) {
+    co_await send_error(
+        ex, Error::internal(fmt::format("the engine scored {} of {} documents",
+                                        result->results.size(), req->documents.size())));
+    co_return;
+  }
+  ex.add_log_field("tokens", std::to_string(result->prompt_tokens));
+  co_await ex.send_json(status::ok, protocol::rerank_response_json(id, *req, *result));
 }
 
 asio::awaitable<void> OpenAiRoutes::health(HttpExchange& ex) {

@@ -1,10 +1,10 @@
 #pragma once
 /// The OpenAI-compatible HTTP API: /v1/models, /v1/chat/completions, /v1/completions,
-/// /v1/embeddings, /healthz. Parses and validates at the edge, picks an instance from the
-/// ModelDirectory, calls its Engine, and writes JSON or SSE. Errors use the OpenAI shape
-/// (protocol/http_errors.h). Streams start lazily: an error before the first token is a plain JSON
-/// error with its status; an error after it ends the stream with an SSE error event and no [DONE].
-/// Thread-safe: handlers share only the directory (itself thread-safe).
+/// /v1/embeddings, /v1/rerank (also /rerank and /v2/rerank), /healthz. Parses and validates at the
+/// edge, picks an instance from the ModelDirectory, calls its Engine, and writes JSON or SSE.
+/// Errors use the OpenAI shape (protocol/http_errors.h). Streams start lazily: an error before the
+/// first token is a plain JSON error with its status; an error after it ends the stream with an SSE
+/// error event and no [DONE]. Thread-safe: handlers share only the directory (itself thread-safe).
 #include <functional>
 
 #include "gateway/model_directory.h"
@@ -32,6 +32,7 @@ class OpenAiRoutes {
   asio::awaitable<void> chat(net::HttpExchange& ex);
   asio::awaitable<void> completions(net::HttpExchange& ex);
   asio::awaitable<void> embeddings(net::HttpExchange& ex);
+  asio::awaitable<void> rerank(net::HttpExchange& ex);
   asio::awaitable<void> health(net::HttpExchange& ex);
 
   ModelDirectory& directory_;
