@@ -75,6 +75,7 @@ int run_apiserver(const ApiServerOptions& o) {
   gateway::GatewayOptions gw;
   gw.max_retries = cfg.routing.max_retries;
   gw.affinity_header = cfg.routing.affinity_header;
+  gw.groups = std::make_shared<gateway::ModelGroups>(cfg);
   gateway::OpenAiRoutes api(directory, gw);
   auto router = std::make_shared<net::Router>();
   api.install(*router);

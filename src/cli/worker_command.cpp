@@ -97,6 +97,7 @@ int run_worker(const WorkerOptions& o) {
   gateway::GatewayOptions gw;
   gw.max_retries = 0;  // replicas inside one worker are balanced by the ModelManager
   gw.ready = [] { return Status{}; };  // a live worker is healthy; model states are in the registry
+  gw.groups = std::make_shared<gateway::ModelGroups>(cfg);  // its models' call timeouts
   gateway::OpenAiRoutes api(directory, gw);
   worker::WorkerRoutes manage(models);
   auto router = std::make_shared<net::Router>();

@@ -1,6 +1,7 @@
 // Kept apart from engine_factory.cpp so that engine folders can depend on the factory core.
 #include "engines/engine_factory.h"
 #include "engines/openai_compat/openai_engine.h"
+#include "engines/process/process_engine.h"
 #include "engines/tgi/tei_engine.h"
 #include "engines/tgi/tgi_engine.h"
 
@@ -17,6 +18,7 @@
 namespace smmf::engines {
 
 void register_builtin_engines(EngineRegistry& registry, std::shared_ptr<net::HttpClient> http) {
+  process::register_process(registry, http);
   tgi::register_tgi(registry, http);
   tgi::register_tei(registry, http);
   openai_compat::register_openai_compat(registry, http);

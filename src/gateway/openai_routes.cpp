@@ -1,11 +1,13 @@
 #include "gateway/openai_routes.h"
 
+#include <boost/asio/this_coro.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <fmt/format.h>
 #include <chrono>
 #include <random>
 
+#include "gateway/call_deadline.h"
 #include "protocol/http_errors.h"
 #include "protocol/rerank_json.h"
 #include "protocol/sse.h"
@@ -47,6 +49,10 @@ class SseSink : public engines::DeltaSink {
       : ex_(ex), meta_(meta), kind_(kind), include_usage_(include_usage) {}
 
   asio::awaitable<Status> write(std::span<const protocol::Delta> deltas) override {
+    // Past its deadline a call sends nothing more (before the first byte: a 504 instead).
+    if (deadline_) {
+      if (auto e = deadline_->expired()) co_return *e;
+    }
     buf_.clear();
     for (const auto& d : deltas) {
       json::object chunk;
@@ -61,8 +67,10 @@ class SseSink : public engines::DeltaSink {
       protocol::append_sse(buf_, json::serialize(chunk));
     }
     if (auto st = co_await ensure_started(); !st) co_return st;
+    if (deadline_) deadline_->first_token();
     co_return co_await ex_.write_chunk(buf_);
   }
+  void set_deadline(CallDeadline* d) { deadline_ = d; }
 
   asio::awaitable<Status> ensure_started() {
     if (header_sent_) co_return Status{};
@@ -77,6 +85,7 @@ class SseSink : public engines::DeltaSink {
   Kind kind_;
   bool include_usage_;
   bool header_sent_ = false;
+  CallDeadline* deadline_ = nullptr;
   std::vector<bool> started_;
   std::string buf_;
 };
@@ -113,26 +122,53 @@ Status status_of(const auto& result) {
 
 /// Calls `fn(pick)` on an instance of `model`, and again on other instances while it fails
 /// retryably and `may_retry()` (nothing reached the client yet), up to `max_retries` times.
+/// When `model` is a group, its members are tried in order the same way: the next member when
+/// none of the previous one's instances could be picked or all tries on it failed retryably.
 template <class Fn, class MayRetry>
 auto with_retries(HttpExchange& ex, ModelDirectory& dir, const GatewayOptions& opts,
                   const std::string& model, PickHints hints, Fn fn, MayRetry may_retry)
     -> decltype(fn(std::declval<ModelDirectory::Pick&>())) {
+  const bool group = opts.groups && opts.groups->is_group(model);
+  const std::vector<std::string> names =
+      group ? opts.groups->candidates(model) : std::vector<std::string>{model};
   std::optional<Error> last;
-  for (int attempt = 0;; ++attempt) {
-    auto pick = dir.pick(model, hints);
-    if (!pick) co_return last ? *last : pick.error();
-    auto result = co_await fn(*pick);
-    dir.report(*pick, status_of(result));
-    if (result || !retryable(result.error()) || !may_retry() || attempt >= opts.max_retries) {
-      ex.add_log_field("instance", pick->instance);  // the one that answered
-      co_return result;
+  bool last_from_pick = false;
+  for (size_t m = 0; m < names.size(); ++m) {
+    const std::string& name = names[m];
+    PickHints h = hints;
+    for (int attempt = 0;; ++attempt) {
+      auto pick = dir.pick(name, h);
+      if (!pick) {
+        if (!last) {
+          last = pick.error();
+          last_from_pick = true;
+        }
+        break;
+      }
+      auto result = co_await fn(*pick);
+      dir.report(*pick, status_of(result));
+      bool more = attempt < opts.max_retries || m + 1 < names.size();
+      if (result || !retryable(result.error()) || !may_retry() || !more) {
+        ex.add_log_field("instance", pick->instance);  // the one that answered
+        if (group) ex.add_log_field("member", name);
+        co_return result;
+      }
+      spdlog::warn("{} failed on instance {}: {}; retrying{}", name, pick->instance,
+                   result.error().message,
+                   attempt < opts.max_retries ? " on another instance" : " on the next model");
+      ex.add_log_field("retry", pick->instance);
+      last = result.error();
+      last_from_pick = false;
+      if (attempt >= opts.max_retries) break;
+      h.exclude.push_back(pick->instance);
     }
-    spdlog::warn("{} failed on instance {}: {}; retrying on another instance", model,
-                 pick->instance, result.error().message);
-    ex.add_log_field("retry", pick->instance);
-    hints.exclude.push_back(pick->instance);
-    last = result.error();
+    if (group && m + 1 < names.size())
+      spdlog::warn("group {}: falling back from {} to {}", model, name, names[m + 1]);
   }
+  if (group && last_from_pick)
+    co_return Error::unavailable(fmt::format(
+        "no model of group '{}' can take the call now (last: {})", model, last->message));
+  co_return *last;
 }
 
 /// Calling a model with the wrong endpoint is the caller's mistake: 400 naming "model".
@@ -159,6 +195,10 @@ asio::awaitable<Result<protocol::RerankResult>> wrong_rerank(Error e) {
   co_return e;
 }
 
+CallTimeouts timeouts_for(const GatewayOptions& opts, const std::string& model) {
+  return opts.groups ? opts.groups->timeouts(model) : CallTimeouts{};
+}
+
 PickHints hints_for(const HttpExchange& ex, const GatewayOptions& opts, const std::string& user) {
   PickHints h;
   h.affinity_key = std::string(ex.header(opts.affinity_header));
@@ -180,8 +220,13 @@ asio::awaitable<void> generate(HttpExchange& ex, ModelDirectory& dir, const Gate
   ex.add_log_field("model", req->model);
   meta.model = req->model;
   auto ctx = make_context(ex, meta.id);
+  auto exec = co_await asio::this_coro::executor;
+  CallDeadline deadline(exec, timeouts_for(opts, req->model), ctx.cancel, req->gen.stream);
   std::optional<SseSink> sink;
-  if (req->gen.stream) sink.emplace(ex, meta, kind, req->gen.include_usage);
+  if (req->gen.stream) {
+    sink.emplace(ex, meta, kind, req->gen.include_usage);
+    sink->set_deadline(&deadline);
+  }
   auto call =
       [&](ModelDirectory::Pick& pick) -> asio::awaitable<Result<protocol::GenerationResult>> {
     if (auto st = check_type(*pick.engine, req->model, protocol::ModelType::kLlm); !st)
@@ -194,6 +239,9 @@ asio::awaitable<void> generate(HttpExchange& ex, ModelDirectory& dir, const Gate
   };
   auto result = co_await with_retries(ex, dir, opts, req->model, hints_for(ex, opts, req->gen.user),
                                       call, [&] { return !sink || !sink->started(); });
+  if (!result) {
+    if (auto e = deadline.expired()) result = *e;
+  }
 
   if (!req->gen.stream) {
     if (!result) {
@@ -240,6 +288,16 @@ asio::awaitable<void> generate(HttpExchange& ex, ModelDirectory& dir, const Gate
   if (co_await ex.write_chunk(tail)) co_await ex.end_stream();
 }
 
+/// The directory's models and the groups that have one of them.
+std::vector<protocol::ModelCard> all_models(const ModelDirectory& dir, const GatewayOptions& opts) {
+  auto models = dir.models();
+  if (opts.groups) {
+    auto groups = opts.groups->cards(models);
+    models.insert(models.end(), groups.begin(), groups.end());
+  }
+  return models;
+}
+
 }  // namespace
 
 asio::awaitable<void> send_error(HttpExchange& ex, const Error& e) {
@@ -264,13 +322,13 @@ void OpenAiRoutes::install(net::Router& router) {
 }
 
 asio::awaitable<void> OpenAiRoutes::list_models(HttpExchange& ex) {
-  auto models = directory_.models();
+  auto models = all_models(directory_, opts_);
   co_await ex.send_json(status::ok, protocol::models_json(models));
 }
 
 asio::awaitable<void> OpenAiRoutes::get_model(HttpExchange& ex) {
   std::string_view id = ex.target_path().substr(std::string_view("/v1/models/").size());
-  for (const auto& m : directory_.models()) {
+  for (const auto& m : all_models(directory_, opts_)) {
     if (m.id == id) {
       co_await ex.send_json(status::ok, protocol::model_json(m));
       co_return;
@@ -296,6 +354,8 @@ asio::awaitable<void> OpenAiRoutes::embeddings(HttpExchange& ex) {
   }
   ex.add_log_field("model", req->model);
   auto ctx = make_context(ex, random_id("emb-"));
+  auto exec = co_await asio::this_coro::executor;
+  CallDeadline deadline(exec, timeouts_for(opts_, req->model), ctx.cancel, false);
   auto result = co_await with_retries(
       ex, directory_, opts_, req->model, hints_for(ex, opts_, req->user),
       [&](ModelDirectory::Pick& pick) -> asio::awaitable<Result<protocol::EmbeddingResult>> {
@@ -305,6 +365,7 @@ asio::awaitable<void> OpenAiRoutes::embeddings(HttpExchange& ex) {
       },
       [] { return true; });
   if (!result) {
+    if (auto e = deadline.expired()) result = *e;
     co_await send_error(ex, result.error());
     co_return;
   }
@@ -325,6 +386,8 @@ asio::awaitable<void> OpenAiRoutes::rerank(HttpExchange& ex) {
   std::string id = random_id("rerank-");
   ex.add_response_header("x-request-id", id);
   auto ctx = make_context(ex, id);
+  auto exec = co_await asio::this_coro::executor;
+  CallDeadline deadline(exec, timeouts_for(opts_, req->model), ctx.cancel, false);
   auto result = co_await with_retries(
       ex, directory_, opts_, req->model, hints_for(ex, opts_, {}),
       [&](ModelDirectory::Pick& pick) -> asio::awaitable<Result<protocol::RerankResult>> {
@@ -334,6 +397,7 @@ asio::awaitable<void> OpenAiRoutes::rerank(HttpExchange& ex) {
       },
       [] { return true; });
   if (!result) {
+    if (auto e = deadline.expired()) result = *e;
     co_await send_error(ex, result.error());
     co_return;
   }

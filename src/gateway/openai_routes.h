@@ -8,6 +8,7 @@
 #include <functional>
 
 #include "gateway/model_directory.h"
+#include "gateway/model_groups.h"
 #include "net/router.h"
 #include "protocol/openai_json.h"
 
@@ -19,6 +20,7 @@ struct GatewayOptions {
   int max_retries = 2;  ///< other instances tried when one fails before any byte was sent
   std::string affinity_header = "x-session-id";  ///< session key (else the request's "user")
   std::function<Status()> ready;                 ///< /healthz; default: the directory's ready()
+  std::shared_ptr<const ModelGroups> groups;     ///< fallback groups and call timeouts
 };
 
 class OpenAiRoutes {

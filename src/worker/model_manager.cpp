@@ -228,7 +228,11 @@ std::vector<ModelStatus> ModelManager::list() const {
     s.replicas = static_cast<int>(m.instances.size());
     s.created = m.created;
     s.state = ModelState::kStopped;
-    for (const auto& inst : m.instances) {
+    for (size_t i = 0; i < m.instances.size(); ++i) {
+      const auto& inst = m.instances[i];
+      if (inst->engine)
+        for (auto& [k, v] : inst->engine->status_labels())
+          s.labels[m.instances.size() > 1 ? k + "#" + std::to_string(i) : k] = std::move(v);
       auto st = inst->state.load();
       if (st == ModelState::kRunning) {
         ++s.running;

@@ -69,6 +69,8 @@ struct ModelStatus {
   int in_flight = 0;
   int context_length = 0;
   int64_t created = 0;
+  /// Engines' status_labels(); keys get "#<replica>" when the model has several replicas.
+  std::map<std::string, std::string> labels;
 };
 
 class ModelManager {

@@ -21,6 +21,9 @@ boost::json::object to_json(const ModelStatus& m) {
   o["in_flight"] = m.in_flight;
   o["weight"] = m.weight;
   o["context_length"] = m.context_length;
+  json::object labels;
+  for (const auto& [k, v] : m.labels) labels[k] = v;
+  o["labels"] = std::move(labels);
   return o;
 }
 

@@ -116,7 +116,10 @@ asio::awaitable<Result<protocol::Choice>> TgiEngine::stream_one(const std::strin
     auto err_body = co_await stream.read_all();
     std::string text = err_body ? std::move(*err_body) : std::string();
     Error e = protocol::upstream_error(stream.status(), text, upstream);
-    if (stream.status() == 424) e.code = ErrorCode::kUnavailable;
+    if (stream.status() == 424) {
+      e.code = ErrorCode::kUnavailable;
+      e.http_status = 0;  // answered as 503
+    }
     co_return e;
   }
   protocol::SseParser parser;

@@ -25,7 +25,10 @@ asio::awaitable<Result<JsonAnswer>> Upstream::call(std::string target, const jso
   if (res->status != 200) {
     Error e = protocol::upstream_error(res->status, res->body, opts_.base.origin());
     // TGI and TEI say 424 when the model itself failed: another instance may do better.
-    if (res->status == 424) e.code = ErrorCode::kUnavailable;
+    if (res->status == 424) {
+      e.code = ErrorCode::kUnavailable;
+      e.http_status = 0;  // answered as 503
+    }
     co_return e;
   }
   boost::system::error_code ec;
