@@ -83,6 +83,7 @@ int run_apiserver(const ApiServerOptions& o) {
   gw.max_retries = cfg.routing.max_retries;
   gw.affinity_header = cfg.routing.affinity_header;
   gw.tracer = obs->tracer;
+  gw.groups = std::make_shared<gateway::ModelGroups>(cfg);
   gateway::OpenAiRoutes api(directory, gw);
   obs->scrape_hooks = {gateway::publish_instance_metrics(directory)};
   auto router = std::make_shared<net::Router>();

@@ -153,6 +153,7 @@ int run_serve(const ServeOptions& opts) {
   gateway::GatewayOptions gw;
   gw.max_retries = cfg->routing.max_retries;
   gw.affinity_header = cfg->routing.affinity_header;
+  gw.groups = std::make_shared<gateway::ModelGroups>(*cfg);
   gw.ready = [&]() -> Status {
     for (const auto& m : models.list())
       if (m.running == 0 && m.state != worker::ModelState::kIdle)

@@ -105,6 +105,7 @@ int run_worker(const WorkerOptions& o) {
   gw.max_retries = 0;  // replicas inside one worker are balanced by the ModelManager
   gw.ready = [] { return Status{}; };  // a live worker is healthy; model states are in the registry
   gw.tracer = obs->tracer;
+  gw.groups = std::make_shared<gateway::ModelGroups>(cfg);  // its models' call timeouts
   gateway::OpenAiRoutes api(directory, gw);
   worker::WorkerRoutes manage(models);
   obs->scrape_hooks = {gateway::publish_model_metrics(models)};

@@ -5,6 +5,7 @@
 #include "common/duration.h"
 
 #include <fmt/format.h>
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -142,6 +143,58 @@ Result<boost::json::value> to_json(const toml::node& n, std::string_view source,
       fmt::format("{} has an unsupported value type", where(source, n.source(), key)));
 }
 
+Status parse_groups(const toml::table& root, std::string_view source, Config& cfg) {
+  const toml::node* n = root.get("groups");
+  if (!n) return {};
+  const toml::array* arr = n->as_array();
+  if (!arr || !arr->is_array_of_tables())
+    return Error::invalid(
+        fmt::format("{}: 'groups' must be an array of tables ([[groups]])", source), "groups");
+  size_t i = 0;
+  for (const auto& node : *arr) {
+    const toml::table& t = *node.as_table();
+    std::string prefix = fmt::format("groups[{}]", i++);
+    TableReader r(t, source, prefix);
+    GroupConfig g;
+    g.origin = fmt::format("{}: {}", source, prefix);
+    r.check_known({"name", "models", "request_timeout_ms", "first_token_timeout_ms"});
+    r.get("name", g.name);
+    r.get("request_timeout_ms", g.request_timeout);
+    r.get("first_token_timeout_ms", g.first_token_timeout);
+    if (r.error()) return *r.error();
+    auto bad = [&](std::string_view key, std::string_view why) {
+      return Error::invalid(fmt::format("{}: '{}.{}' {}", source, prefix, key, why),
+                            fmt::format("{}.{}", prefix, key));
+    };
+    if (g.name.empty()) return bad("name", "is required");
+    const toml::array* members = t.get("models") ? t.get("models")->as_array() : nullptr;
+    if (!members || members->empty()) return bad("models", "must be a non-empty array of names");
+    for (const auto& m : *members) {
+      auto v = m.value_exact<std::string>();
+      if (!v || v->empty()) return bad("models", "must be a non-empty array of names");
+      if (std::find(g.models.begin(), g.models.end(), *v) != g.models.end())
+        return bad("models", fmt::format("names '{}' twice", *v));
+      g.models.push_back(*v);
+    }
+    for (const auto& model : cfg.models)
+      if (model.name == g.name) return bad("name", fmt::format("is also a model's name"));
+    for (const auto& other : cfg.groups) {
+      if (other.name == g.name) return bad("name", fmt::format("duplicates group '{}'", g.name));
+    }
+    cfg.groups.push_back(std::move(g));
+  }
+  // Members are models, not groups: a group of groups would hide loops and double fallbacks.
+  for (const auto& g : cfg.groups)
+    for (const auto& m : g.models)
+      for (const auto& other : cfg.groups)
+        if (other.name == m)
+          return Error::invalid(
+              fmt::format("{}: group '{}' lists group '{}': members must be models", g.origin,
+                          g.name, m),
+              "groups");
+  return {};
+}
+
 }  // namespace
 
 Result<std::string> interpolate_env(std::string_view s) {
@@ -195,8 +248,8 @@ Result<Config> parse_config(std::string_view text, std::string_view source) {
   Config cfg;
   {
     TableReader top(root, source, "");
-    top.check_known(
-        {"server", "log", "controller", "worker", "routing", "observability", "models"});
+    top.check_known({"server", "log", "controller", "worker", "routing", "observability", "models",
+                     "groups"});
     if (top.error()) return *top.error();
   }
   if (const toml::node* n = root.get("server")) {
@@ -337,7 +390,9 @@ Result<Config> parse_config(std::string_view text, std::string_view source) {
       ModelConfig m;
       m.origin = fmt::format("{}: {}", source, prefix);
       r.check_known({"name", "type", "engine", "path", "replicas", "weight", "load",
-                     "idle_unload_after", "params"});
+                     "idle_unload_after", "params", "request_timeout_ms", "first_token_timeout_ms"});
+      r.get("request_timeout_ms", m.request_timeout);
+      r.get("first_token_timeout_ms", m.first_token_timeout);
       std::string load = "eager";
       r.get("name", m.name);
       r.get("type", m.type);
@@ -379,6 +434,7 @@ Result<Config> parse_config(std::string_view text, std::string_view source) {
       cfg.models.push_back(std::move(m));
     }
   }
+  if (auto st = parse_groups(root, source, cfg); !st) return st.error();
   return cfg;
 }
 

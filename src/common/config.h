@@ -78,7 +78,20 @@ struct ModelConfig {
   bool on_demand = false;  ///< load = "on_demand": loaded by the first call, not at start
   std::chrono::milliseconds idle_unload_after{0};  ///< unloaded after this long unused; 0 = never
   boost::json::object params;
-  std::string origin;  ///< "file.toml: models[2]" for error messages
+  std::chrono::milliseconds request_timeout{0};      ///< whole call; 0 = none
+  std::chrono::milliseconds first_token_timeout{0};  ///< request -> first streamed token; 0 = none
+  std::string origin;                                ///< "file.toml: models[2]" for error messages
+};
+
+/// A name that stands for an ordered list of models: each call goes to the first member that
+/// can take it, and falls back to the next when every instance of one is unavailable or fails
+/// before the first byte reached the client.
+struct GroupConfig {
+  std::string name;
+  std::vector<std::string> models;
+  std::chrono::milliseconds request_timeout{0};
+  std::chrono::milliseconds first_token_timeout{0};
+  std::string origin;
 };
 
 /// Tracing, metrics and feedback (docs/observability.md).
@@ -104,6 +117,7 @@ struct Config {
   RoutingConfig routing;
   ObservabilityConfig observability;
   std::vector<ModelConfig> models;
+  std::vector<GroupConfig> groups;
 };
 
 /// Parses TOML text; `source` names it in errors.

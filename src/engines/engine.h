@@ -9,6 +9,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
@@ -66,6 +67,9 @@ class Engine {
   virtual asio::awaitable<void> unload() = 0;
   /// Cheap, non-blocking: ok when the engine can take calls.
   virtual Status health() const = 0;
+  /// Facts for status pages (e.g. a managed process's pid and log tail); published as the
+  /// instance's registry labels. Cheap, thread-safe.
+  virtual std::map<std::string, std::string> status_labels() const { return {}; }
 
   /// Chat. With `sink`, deltas are streamed to it and the result carries only usage; without,
   /// the result carries the full text of each choice.

@@ -96,6 +96,19 @@ void CallTrace::set_request(const protocol::EmbeddingRequest& req, const std::st
   }
 }
 
+void CallTrace::set_request(const protocol::RerankRequest& req, const std::string& response_id) {
+  start_request(req.model, response_id);
+  server_.attributes["documents"] = req.documents.size();
+  if (tracer_ && tracer_->capture() != obs::CaptureMode::kOff) {
+    json::object input;
+    input["query"] = tracer_->capture_text(req.query);
+    json::array docs;
+    for (const auto& d : req.documents) docs.push_back(tracer_->capture_text(d));
+    input["documents"] = std::move(docs);
+    server_.attributes["input"] = std::move(input);
+  }
+}
+
 obs::Span CallTrace::child(std::string name, SpanKind kind, const std::string& parent) const {
   obs::Span s;
   s.trace_id = server_.trace_id;

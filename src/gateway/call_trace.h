@@ -36,6 +36,7 @@ class CallTrace {
   void set_request(const protocol::ChatRequest& req, const std::string& response_id);
   void set_request(const protocol::CompletionRequest& req, const std::string& response_id);
   void set_request(const protocol::EmbeddingRequest& req, const std::string& response_id);
+  void set_request(const protocol::RerankRequest& req, const std::string& response_id);
 
   /// An attempt on `instance` starts: opens its span and points ctx.trace at it.
   void begin_attempt(const std::string& instance, const engines::Engine& engine);

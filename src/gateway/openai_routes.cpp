@@ -1,13 +1,16 @@
 #include "gateway/openai_routes.h"
 
+#include <boost/asio/this_coro.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <fmt/format.h>
 #include <chrono>
 #include <random>
 
+#include "gateway/call_deadline.h"
 #include "gateway/call_trace.h"
 #include "protocol/http_errors.h"
+#include "protocol/rerank_json.h"
 #include "protocol/sse.h"
 
 #include <spdlog/spdlog.h>
@@ -48,6 +51,10 @@ class SseSink : public engines::DeltaSink {
       : ex_(ex), meta_(meta), kind_(kind), include_usage_(include_usage), trace_(trace) {}
 
   asio::awaitable<Status> write(std::span<const protocol::Delta> deltas) override {
+    // Past its deadline a call sends nothing more (before the first byte: a 504 instead).
+    if (deadline_) {
+      if (auto e = deadline_->expired()) co_return *e;
+    }
     trace_.on_deltas(deltas);
     buf_.clear();
     for (const auto& d : deltas) {
@@ -63,8 +70,10 @@ class SseSink : public engines::DeltaSink {
       protocol::append_sse(buf_, json::serialize(chunk));
     }
     if (auto st = co_await ensure_started(); !st) co_return st;
+    if (deadline_) deadline_->first_token();
     co_return co_await ex_.write_chunk(buf_);
   }
+  void set_deadline(CallDeadline* d) { deadline_ = d; }
 
   asio::awaitable<Status> ensure_started() {
     if (header_sent_) co_return Status{};
@@ -80,6 +89,7 @@ class SseSink : public engines::DeltaSink {
   bool include_usage_;
   CallTrace& trace_;
   bool header_sent_ = false;
+  CallDeadline* deadline_ = nullptr;
   std::vector<bool> started_;
   std::string buf_;
 };
@@ -113,30 +123,56 @@ Status status_of(const auto& result) {
 
 /// Calls `fn(pick)` on an instance of `model`, and again on other instances while it fails
 /// retryably and `may_retry()` (nothing reached the client yet), up to `max_retries` times.
+/// When `model` is a group, its members are tried in order the same way: the next member when
+/// none of the previous one's instances could be picked or all tries on it failed retryably.
 template <class Fn, class MayRetry>
 auto with_retries(HttpExchange& ex, ModelDirectory& dir, const GatewayOptions& opts,
                   CallTrace& trace, const std::string& model, PickHints hints, Fn fn,
                   MayRetry may_retry) -> decltype(fn(std::declval<ModelDirectory::Pick&>())) {
+  const bool group = opts.groups && opts.groups->is_group(model);
+  const std::vector<std::string> names =
+      group ? opts.groups->candidates(model) : std::vector<std::string>{model};
   std::optional<Error> last;
-  for (int attempt = 0;; ++attempt) {
-    auto pick = dir.pick(model, hints);
-    if (!pick) co_return last ? *last : pick.error();
-    trace.begin_attempt(pick->instance, *pick->engine);
-    auto result = co_await fn(*pick);
-    dir.report(*pick, status_of(result));
-    const bool done =
-        result || !retryable(result.error()) || !may_retry() || attempt >= opts.max_retries;
-    trace.end_attempt(status_of(result), !done);
-    if (done) {
-      ex.add_log_field("instance", pick->instance);  // the one that answered
-      co_return result;
+  bool last_from_pick = false;
+  for (size_t m = 0; m < names.size(); ++m) {
+    const std::string& name = names[m];
+    PickHints h = hints;
+    for (int attempt = 0;; ++attempt) {
+      auto pick = dir.pick(name, h);
+      if (!pick) {
+        if (!last) {
+          last = pick.error();
+          last_from_pick = true;
+        }
+        break;
+      }
+      trace.begin_attempt(pick->instance, *pick->engine);
+      auto result = co_await fn(*pick);
+      dir.report(*pick, status_of(result));
+      bool more = attempt < opts.max_retries || m + 1 < names.size();
+      const bool done = result || !retryable(result.error()) || !may_retry() || !more;
+      trace.end_attempt(status_of(result), !done);
+      if (done) {
+        ex.add_log_field("instance", pick->instance);  // the one that answered
+        if (group) ex.add_log_field("member", name);
+        co_return result;
+      }
+      spdlog::warn("{} failed on instance {}: {}; retrying{}", name, pick->instance,
+                   result.error().message,
+                   attempt < opts.max_retries ? " on another instance" : " on the next model");
+      ex.add_log_field("retry", pick->instance);
+      last = result.error();
+      last_from_pick = false;
+      if (attempt >= opts.max_retries) break;
+      h.exclude.push_back(pick->instance);
     }
-    spdlog::warn("{} failed on instance {}: {}; retrying on another instance", model,
-                 pick->instance, result.error().message);
-    ex.add_log_field("retry", pick->instance);
-    hints.exclude.push_back(pick->instance);
-    last = result.error();
+    if (group && m + 1 < names.size())
+      spdlog::warn("group {}: falling back from {} to {}", model, name, names[m + 1]);
   }
+  if (group && last_from_pick)
+    co_return Error::unavailable(fmt::format(
+        "no model of group '{}' can take the call now (last: {})", model, last->message));
+  co_return *last;
 }
 
 /// Calling a model with the wrong endpoint is the caller's mistake: 400 naming "model".
@@ -158,6 +194,13 @@ asio::awaitable<Result<protocol::GenerationResult>> wrong_type(Error e) {
 }
 asio::awaitable<Result<protocol::EmbeddingResult>> wrong_embed(Error e) {
   co_return e;
+}
+asio::awaitable<Result<protocol::RerankResult>> wrong_rerank(Error e) {
+  co_return e;
+}
+
+CallTimeouts timeouts_for(const GatewayOptions& opts, const std::string& model) {
+  return opts.groups ? opts.groups->timeouts(model) : CallTimeouts{};
 }
 
 PickHints hints_for(const HttpExchange& ex, const GatewayOptions& opts, const std::string& user) {
@@ -185,8 +228,13 @@ asio::awaitable<void> generate(HttpExchange& ex, ModelDirectory& dir, const Gate
   meta.model = req->model;
   trace.set_request(*req, meta.id);
   watch_client(ex, ctx);
+  auto exec = co_await asio::this_coro::executor;
+  CallDeadline deadline(exec, timeouts_for(opts, req->model), ctx.cancel, req->gen.stream);
   std::optional<SseSink> sink;
-  if (req->gen.stream) sink.emplace(ex, meta, kind, req->gen.include_usage, trace);
+  if (req->gen.stream) {
+    sink.emplace(ex, meta, kind, req->gen.include_usage, trace);
+    sink->set_deadline(&deadline);
+  }
   auto call =
       [&](ModelDirectory::Pick& pick) -> asio::awaitable<Result<protocol::GenerationResult>> {
     if (auto st = check_type(*pick.engine, req->model, protocol::ModelType::kLlm); !st)
@@ -200,6 +248,9 @@ asio::awaitable<void> generate(HttpExchange& ex, ModelDirectory& dir, const Gate
   auto result =
       co_await with_retries(ex, dir, opts, trace, req->model, hints_for(ex, opts, req->gen.user),
                             call, [&] { return !sink || !sink->started(); });
+  if (!result) {
+    if (auto e = deadline.expired()) result = *e;
+  }
   if (result)
     trace.set_result(*result);
   else
@@ -250,6 +301,16 @@ asio::awaitable<void> generate(HttpExchange& ex, ModelDirectory& dir, const Gate
   if (co_await ex.write_chunk(tail)) co_await ex.end_stream();
 }
 
+/// The directory's models and the groups that have one of them.
+std::vector<protocol::ModelCard> all_models(const ModelDirectory& dir, const GatewayOptions& opts) {
+  auto models = dir.models();
+  if (opts.groups) {
+    auto groups = opts.groups->cards(models);
+    models.insert(models.end(), groups.begin(), groups.end());
+  }
+  return models;
+}
+
 }  // namespace
 
 asio::awaitable<void> send_error(HttpExchange& ex, const Error& e) {
@@ -267,18 +328,20 @@ void OpenAiRoutes::install(net::Router& router) {
   router.add(verb::post, "/v1/chat/completions", [this](HttpExchange& ex) { return chat(ex); });
   router.add(verb::post, "/v1/completions", [this](HttpExchange& ex) { return completions(ex); });
   router.add(verb::post, "/v1/embeddings", [this](HttpExchange& ex) { return embeddings(ex); });
+  for (const char* path : {"/v1/rerank", "/rerank", "/v2/rerank"})
+    router.add(verb::post, path, [this](HttpExchange& ex) { return rerank(ex); });
   router.add(verb::get, "/healthz", [this](HttpExchange& ex) { return health(ex); });
   router.add(verb::get, "/health", [this](HttpExchange& ex) { return health(ex); });
 }
 
 asio::awaitable<void> OpenAiRoutes::list_models(HttpExchange& ex) {
-  auto models = directory_.models();
+  auto models = all_models(directory_, opts_);
   co_await ex.send_json(status::ok, protocol::models_json(models));
 }
 
 asio::awaitable<void> OpenAiRoutes::get_model(HttpExchange& ex) {
   std::string_view id = ex.target_path().substr(std::string_view("/v1/models/").size());
-  for (const auto& m : directory_.models()) {
+  for (const auto& m : all_models(directory_, opts_)) {
     if (m.id == id) {
       co_await ex.send_json(status::ok, protocol::model_json(m));
       co_return;
@@ -308,6 +371,8 @@ asio::awaitable<void> OpenAiRoutes::embeddings(HttpExchange& ex) {
   CallTrace trace(ex, opts_.tracer.get(), ctx);
   trace.set_request(*req, ctx.request_id);
   watch_client(ex, ctx);
+  auto exec = co_await asio::this_coro::executor;
+  CallDeadline deadline(exec, timeouts_for(opts_, req->model), ctx.cancel, false);
   auto result = co_await with_retries(
       ex, directory_, opts_, trace, req->model, hints_for(ex, opts_, req->user),
       [&](ModelDirectory::Pick& pick) -> asio::awaitable<Result<protocol::EmbeddingResult>> {
@@ -317,6 +382,7 @@ asio::awaitable<void> OpenAiRoutes::embeddings(HttpExchange& ex) {
       },
       [] { return true; });
   if (!result) {
+    if (auto e = deadline.expired()) result = *e;
     trace.set_error(result.error());
     co_await send_error(ex, result.error());
     co_return;
@@ -325,6 +391,48 @@ asio::awaitable<void> OpenAiRoutes::embeddings(HttpExchange& ex) {
   ex.add_log_field("tokens", std::to_string(result->prompt_tokens));
   co_await ex.send_json(
       status::ok, protocol::embedding_response_json(req->model, *result, req->encoding_format));
+}
+
+asio::awaitable<void> OpenAiRoutes::rerank(HttpExchange& ex) {
+  auto body = protocol::parse_json(ex.request().body());
+  Result<protocol::RerankRequest> req = body ? protocol::parse_rerank_request(*body, opts_.limits)
+                                             : Result<protocol::RerankRequest>(body.error());
+  if (!req) {
+    co_await send_error(ex, req.error());
+    co_return;
+  }
+  ex.add_log_field("model", req->model);
+  std::string id = random_id("rerank-");
+  ex.add_response_header("x-request-id", id);
+  engines::CallContext ctx;
+  ctx.request_id = id;
+  CallTrace trace(ex, opts_.tracer.get(), ctx);
+  trace.set_request(*req, id);
+  watch_client(ex, ctx);
+  auto exec = co_await asio::this_coro::executor;
+  CallDeadline deadline(exec, timeouts_for(opts_, req->model), ctx.cancel, false);
+  auto result = co_await with_retries(
+      ex, directory_, opts_, trace, req->model, hints_for(ex, opts_, {}),
+      [&](ModelDirectory::Pick& pick) -> asio::awaitable<Result<protocol::RerankResult>> {
+        if (auto st = check_type(*pick.engine, req->model, protocol::ModelType::kReranker); !st)
+          return wrong_rerank(st.error());
+        return pick.engine->rerank(*req, ctx);
+      },
+      [] { return true; });
+  if (!result) {
+    if (auto e = deadline.expired()) result = *e;
+    trace.set_error(result.error());
+    co_await send_error(ex, result.error());
+    co_return;
+  }
+  if (result->results.size() != req->documents.size()) {
+    co_await send_error(
+        ex, Error::internal(fmt::format("the engine scored {} of {} documents",
+                                        result->results.size(), req->documents.size())));
+    co_return;
+  }
+  ex.add_log_field("tokens", std::to_string(result->prompt_tokens));
+  co_await ex.send_json(status::ok, protocol::rerank_response_json(id, *req, *result));
 }
 
 asio::awaitable<void> OpenAiRoutes::health(HttpExchange& ex) {

@@ -32,4 +32,11 @@ asio::awaitable<Result<protocol::EmbeddingResult>> LocalEngine::embed(
   co_return co_await lease->engine().embed(req, ctx);
 }
 
+asio::awaitable<Result<protocol::RerankResult>> LocalEngine::rerank(
+    const protocol::RerankRequest& req, const engines::CallContext& ctx) {
+  auto lease = models_.acquire(model_);
+  if (!lease) co_return lease.error();
+  co_return co_await lease->engine().rerank(req, ctx);
+}
+
 }  // namespace smmf::worker

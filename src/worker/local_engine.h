@@ -26,6 +26,8 @@ class LocalEngine : public engines::Engine {
       const engines::CallContext& ctx) override;
   asio::awaitable<Result<protocol::EmbeddingResult>> embed(
       const protocol::EmbeddingRequest& req, const engines::CallContext& ctx) override;
+  asio::awaitable<Result<protocol::RerankResult>> rerank(const protocol::RerankRequest& req,
+                                                         const engines::CallContext& ctx) override;
 
  private:
   ModelManager& models_;

@@ -328,7 +328,11 @@ std::vector<ModelStatus> ModelManager::list() const {
     s.on_demand = m.cfg.on_demand;
     s.state = ModelState::kStopped;
     bool wakeable = false;
-    for (const auto& inst : m.instances) {
+    for (size_t i = 0; i < m.instances.size(); ++i) {
+      const auto& inst = m.instances[i];
+      if (inst->engine)
+        for (auto& [k, v] : inst->engine->status_labels())
+          s.labels[m.instances.size() > 1 ? k + "#" + std::to_string(i) : k] = std::move(v);
       auto st = inst->state.load();
       // Waiting for room is not resident yet; loading with room, running and unloading are.
       if ((st == ModelState::kStarting && inst->has_room) || st == ModelState::kRunning ||

@@ -88,6 +88,8 @@ struct ModelStatus {
   bool on_demand = false;
   int context_length = 0;
   int64_t created = 0;
+  /// Engines' status_labels(); keys get "#<replica>" when the model has several replicas.
+  std::map<std::string, std::string> labels;
 };
 
 /// Worker-wide residency limits and load waits (the [worker] settings of the same names).

@@ -33,6 +33,7 @@ registry::InstanceRecord Registrar::record_for(const ModelStatus& m) const {
   r.in_flight = m.in_flight;
   r.replicas = m.replicas;
   r.context_length = m.context_length;
+  r.labels = m.labels;
   return r;
 }
 
@@ -52,6 +53,7 @@ asio::awaitable<void> Registrar::sync() {
     // Re-register when what routing sees changed; otherwise a cheap heartbeat.
     std::string print = fmt::format("{}|{}|{}|{}|{}", rec.state, rec.replicas, rec.weight,
                                     rec.context_length, rec.failure);
+    for (const auto& [k, v] : rec.labels) print += fmt::format("|{}={}", k, v);
     auto it = registered_.find(rec.id);
     if (it != registered_.end() && it->second == print) {
       auto st = co_await plane_->heartbeat(rec.id, rec.state, rec.in_flight);

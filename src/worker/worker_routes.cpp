@@ -23,6 +23,9 @@ boost::json::object to_json(const ModelStatus& m) {
   o["load"] = m.on_demand ? "on_demand" : "eager";
   o["weight"] = m.weight;
   o["context_length"] = m.context_length;
+  json::object labels;
+  for (const auto& [k, v] : m.labels) labels[k] = v;
+  o["labels"] = std::move(labels);
   return o;
 }
 

@@ -6,6 +6,7 @@
 
 #include "engines/remote/remote_params.h"
 #include "protocol/openai_client_json.h"
+#include "protocol/rerank_json.h"
 #include "protocol/sse.h"
 
 namespace smmf::engines::openai_compat {
@@ -160,6 +161,20 @@ asio::awaitable<Result<protocol::EmbeddingResult>> OpenAiEngine::embed(
   if (ec)
     co_return Error::unavailable(fmt::format("{} answered invalid JSON", opts_.base.origin()));
   co_return protocol::parse_embedding_response(v);
+}
+
+asio::awaitable<Result<protocol::RerankResult>> OpenAiEngine::rerank(
+    const protocol::RerankRequest& req, const CallContext& ctx) {
+  auto body = json::serialize(protocol::rerank_request_json(req, opts_.upstream_model));
+  auto res = co_await client_->send(opts_.base, make_request("/rerank", std::move(body), ctx));
+  if (!res) co_return res.error().error;
+  if (res->status != 200)
+    co_return remote::upstream_failure(res->status, res->body, opts_.base.origin(), opts_.api_key);
+  boost::system::error_code ec;
+  auto v = json::parse(res->body, ec);
+  if (ec)
+    co_return Error::unavailable(fmt::format("{} answered invalid JSON", opts_.base.origin()));
+  co_return protocol::parse_rerank_response(v, req.documents.size());
 }
 
 }  // namespace smmf::engines::openai_compat

@@ -43,6 +43,9 @@ class OpenAiEngine : public Engine {
       const protocol::CompletionRequest& req, DeltaSink* sink, const CallContext& ctx) override;
   asio::awaitable<Result<protocol::EmbeddingResult>> embed(const protocol::EmbeddingRequest& req,
                                                            const CallContext& ctx) override;
+  /// POST {base}/rerank in the Cohere/Jina shape (SMMF workers, Jina, vLLM, llama-server).
+  asio::awaitable<Result<protocol::RerankResult>> rerank(const protocol::RerankRequest& req,
+                                                         const CallContext& ctx) override;
 
   const OpenAiEngineOptions& options() const { return opts_; }
 
