@@ -6,7 +6,7 @@ HOST       ?= 127.0.0.1
 PORT       ?= 8000
 CMAKE_ARGS ?=
 
-.PHONY: all deps llama configure build e2e-deps run test format clean
+.PHONY: all deps llama configure build e2e-deps run test format clean bench-deps bench-gateway
 
 all: build
 
@@ -32,6 +32,15 @@ run: build
 
 test: build e2e-deps
 	ctest --test-dir $(BUILD) --output-on-failure -j2
+
+# Gateway benchmark (not part of `make test`): wrk and nginx are its only extra packages.
+bench-deps:
+	@command -v wrk > /dev/null && command -v nginx > /dev/null || \
+	  { apt-get update -qq && apt-get install -y --no-install-recommends wrk nginx; }
+
+bench-gateway: configure bench-deps
+	cmake --build $(BUILD) -j$(JOBS) --target gateway_bench
+	BUILD=$(abspath $(BUILD)) bench/gateway/run.sh
 
 format:
 	find src tools tests bench -name '*.cpp' -o -name '*.h' | xargs clang-format -i
