@@ -6,7 +6,8 @@ HOST       ?= 127.0.0.1
 PORT       ?= 8000
 CMAKE_ARGS ?=
 
-.PHONY: all deps llama configure build e2e-deps run test bench-engine format clean
+.PHONY: all deps llama configure build e2e-deps run test format clean bench-engine bench-deps \
+  bench-gateway
 
 all: build
 
@@ -36,6 +37,15 @@ test: build e2e-deps
 # SMMF's llama.cpp engine vs llama-server side by side (a few minutes; not part of `make test`).
 bench-engine: build
 	BUILD=$(BUILD) bench/engine/run.sh
+
+# Gateway benchmark (not part of `make test`): wrk and nginx are its only extra packages.
+bench-deps:
+	@command -v wrk > /dev/null && command -v nginx > /dev/null || \
+	  { apt-get update -qq && apt-get install -y --no-install-recommends wrk nginx; }
+
+bench-gateway: configure bench-deps
+	cmake --build $(BUILD) -j$(JOBS) --target gateway_bench
+	BUILD=$(abspath $(BUILD)) bench/gateway/run.sh
 
 format:
 	find src tools tests bench -name '*.cpp' -o -name '*.h' | xargs clang-format -i

@@ -4,6 +4,8 @@
 #include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -13,8 +15,12 @@
 #include <boost/url/parse.hpp>
 #include <boost/url/rfc/unreserved_chars.hpp>
 
+#include <array>
+#include <charconv>
 #include <optional>
 #include <variant>
+
+#include "net/wire.h"
 
 namespace smmf::net {
 namespace {
@@ -67,6 +73,9 @@ struct ResponseStream::Conn {
   std::optional<http::response_parser<http::buffer_body>> parser;
   Clock::time_point last_used = Clock::now();
   bool reused = false;
+  // Body bytes land here: one buffer per connection rather than a large array in every read()
+  // coroutine frame, which cost a large malloc and free per read.
+  std::array<char, 8192> body_buf;
 
   template <class S>
   Conn(std::string k, S&& s) : key(std::move(k)), stream(std::forward<S>(s)) {}
@@ -202,6 +211,10 @@ HttpClient::open(const Url& url, ClientRequest req) {
   }
   msg.keep_alive(true);
   msg.prepare_payload();
+  std::string head;
+  head.reserve(256);
+  wire::append_head(head, msg.base());
+  std::array<asio::const_buffer, 2> wire_bufs{asio::buffer(head), asio::buffer(msg.body())};
 
   std::string key = proxy ? url.origin() + " via " + proxy->origin() : url.origin();
   for (int attempt = 0;; ++attempt) {
@@ -212,8 +225,8 @@ HttpClient::open(const Url& url, ClientRequest req) {
       conn = std::move(*c);
     }
     conn->tcp().expires_after(opts_.first_byte_timeout);
-    auto [wec, wn] = co_await std::visit([&](auto& s) { return http::async_write(s, msg, kTuple); },
-                                         conn->stream);
+    auto [wec, wn] = co_await std::visit(
+        [&](auto& s) { return asio::async_write(s, wire_bufs, kTuple); }, conn->stream);
     boost::system::error_code ec = wec;
     if (!ec) {
       conn->parser.emplace();
@@ -244,7 +257,9 @@ asio::awaitable<boost::system::result<ClientResponse, ClientError>> HttpClient::
 }
 
 ResponseStream::ResponseStream(std::shared_ptr<HttpClient> client, std::unique_ptr<Conn> conn)
-    : client_(std::move(client)), conn_(std::move(conn)) {
+    : client_(std::move(client)),
+      conn_(std::move(conn)),
+      read_timeout_(client_->opts_.idle_timeout) {
   auto& msg = conn_->parser->get();
   status_ = msg.result_int();
   for (const auto& f : msg.base()) headers_.insert(f.name_string(), f.value());
@@ -260,11 +275,11 @@ ResponseStream::~ResponseStream() {
 asio::awaitable<Result<std::string>> ResponseStream::read() {
   if (done_ || !conn_) co_return std::string();
   auto& parser = *conn_->parser;
-  char buf[16384];
+  auto& buf = conn_->body_buf;
   while (true) {
-    parser.get().body().data = buf;
-    parser.get().body().size = sizeof(buf);
-    conn_->tcp().expires_after(client_->opts_.idle_timeout);
+    parser.get().body().data = buf.data();
+    parser.get().body().size = buf.size();
+    conn_->tcp().expires_after(read_timeout_);
     auto [ec, n] = co_await std::visit(
         [&](auto& s) { return http::async_read_some(s, conn_->buffer, parser, kTuple); },
         conn_->stream);
@@ -277,10 +292,46 @@ asio::awaitable<Result<std::string>> ResponseStream::read() {
                       fmt::format("upstream connection lost mid-response: {}", ec.message()),
                       {}};
     }
-    size_t got = sizeof(buf) - parser.get().body().size;
+    size_t got = buf.size() - parser.get().body().size;
     if (parser.is_done()) done_ = true;
-    if (got > 0 || done_) co_return std::string(buf, got);
+    if (got > 0 || done_) co_return std::string(buf.data(), got);
   }
+}
+
+bool ResponseStream::buffered() const {
+  if (done_ || !conn_ || conn_->buffer.size() == 0) return false;
+  if (!conn_->parser->chunked()) return true;
+  // A chunked body: true only if a whole chunk is here, so that a read never waits on the
+  // network for the rest of a partly received one.
+  auto d = conn_->buffer.data();
+  std::string_view b(static_cast<const char*>(d.data()), d.size());
+  if (b.starts_with("\r\n")) b.remove_prefix(2);  // the end of the previous chunk
+  size_t eol = b.find("\r\n");
+  if (eol == std::string_view::npos) return false;
+  size_t size = 0;
+  auto [end, ec] = std::from_chars(b.data(), b.data() + eol, size, 16);
+  if (ec != std::errc() || end == b.data()) return false;
+  return b.size() - (eol + 2) >= size;
+}
+
+void ResponseStream::finish_in_background(std::unique_ptr<ResponseStream> stream,
+                                          std::chrono::milliseconds read_timeout,
+                                          size_t max_bytes) {
+  if (!stream || stream->done_ || !stream->conn_) return;  // nothing left: pooled or closed now
+  stream->read_timeout_ = read_timeout;
+  auto ex = stream->client_->ex_;
+  asio::co_spawn(
+      ex,
+      [](std::unique_ptr<ResponseStream> s, size_t limit) -> asio::awaitable<void> {
+        size_t seen = 0;
+        while (seen <= limit) {
+          auto piece = co_await s->read();
+          if (!piece || piece->empty()) break;
+          seen += piece->size();
+        }
+        // The destructor pools the connection if the body ended, else closes it.
+      }(std::move(stream), max_bytes),
+      asio::detached);
 }
 
 asio::awaitable<Result<std::string>> ResponseStream::read_all() {

@@ -92,8 +92,18 @@ class ResponseStream {
   const http::fields& headers() const { return headers_; }
   /// Next piece of the body; an empty string means the body is complete.
   asio::awaitable<Result<std::string>> read();
+  /// True when received bytes wait to be parsed (for a chunked body: a whole chunk), i.e. the
+  /// next read() returns without waiting for the network.
+  bool buffered() const;
   /// Reads the rest (bounded by max_response_bytes).
   asio::awaitable<Result<std::string>> read_all();
+  /// Hands over a stream whose caller needs no more of it (e.g. after an SSE `[DONE]`): the
+  /// rest of the body is read and dropped in the background, each read within `read_timeout`
+  /// and at most `max_bytes` in all, so that a body that ends promptly returns its connection
+  /// to the pool instead of costing a new connection (and DNS lookup) for the next call.
+  static void finish_in_background(std::unique_ptr<ResponseStream> stream,
+                                   std::chrono::milliseconds read_timeout = std::chrono::seconds(5),
+                                   size_t max_bytes = 1 << 20);
 
  private:
   friend class HttpClient;
@@ -101,6 +111,7 @@ class ResponseStream {
   ResponseStream(std::shared_ptr<HttpClient> client, std::unique_ptr<Conn> conn);
   std::shared_ptr<HttpClient> client_;
   std::unique_ptr<Conn> conn_;
+  std::chrono::milliseconds read_timeout_;
   unsigned status_ = 0;
   http::fields headers_;
   bool done_ = false;

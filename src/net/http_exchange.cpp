@@ -8,7 +8,10 @@
 #include <boost/asio/write.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <array>
 #include <cerrno>
+
+#include "net/wire.h"
 
 namespace smmf::net {
 namespace {
@@ -79,8 +82,12 @@ asio::awaitable<Status> HttpExchange::send(Response res) {
   res.prepare_payload();
   status_ = res.result_int();
   bytes_sent_ += res.body().size();
+  std::string head;
+  head.reserve(256);
+  wire::append_head(head, res.base());
+  std::array<asio::const_buffer, 2> bufs{asio::buffer(head), asio::buffer(res.body())};
   stream_.expires_after(write_timeout_);
-  auto [ec, n] = co_await http::async_write(stream_, res, kTuple);
+  auto [ec, n] = co_await asio::async_write(stream_, bufs, kTuple);
   stream_.expires_never();
   if (ec) keep_alive_ = false;
   co_return write_status(ec);
@@ -114,9 +121,11 @@ asio::awaitable<Status> HttpExchange::start_stream(http::status status,
   res.chunked(true);
   status_ = res.result_int();
   streaming_ = true;
-  http::response_serializer<http::string_body> sr{res};
+  std::string head;
+  head.reserve(256);
+  wire::append_head(head, res.base());
   stream_.expires_after(write_timeout_);
-  auto [ec, n] = co_await http::async_write_header(stream_, sr, kTuple);
+  auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(head), kTuple);
   stream_.expires_never();
   if (ec) keep_alive_ = false;
   co_return write_status(ec);
@@ -126,7 +135,8 @@ asio::awaitable<Status> HttpExchange::write_chunk(std::string_view data) {
   if (data.empty()) co_return Status{};
   bytes_sent_ += data.size();
   stream_.expires_after(write_timeout_);
-  auto [ec, n] = co_await asio::async_write(stream_, http::make_chunk(asio::buffer(data)), kTuple);
+  std::array<char, 24> size_line;
+  auto [ec, n] = co_await asio::async_write(stream_, wire::chunk(data, size_line), kTuple);
   stream_.expires_never();
   if (ec) keep_alive_ = false;
   co_return write_status(ec);
@@ -135,7 +145,7 @@ asio::awaitable<Status> HttpExchange::write_chunk(std::string_view data) {
 asio::awaitable<Status> HttpExchange::end_stream() {
   stop_watch();
   stream_.expires_after(write_timeout_);
-  auto [ec, n] = co_await asio::async_write(stream_, http::make_chunk_last(), kTuple);
+  auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(wire::kLastChunk), kTuple);
   stream_.expires_never();
   if (ec) keep_alive_ = false;
   co_return write_status(ec);

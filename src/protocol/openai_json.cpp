@@ -250,9 +250,9 @@ Result<std::vector<std::string>> string_or_strings(const json::value* v, std::st
 
 }  // namespace
 
-Result<json::value> parse_json(std::string_view body) {
+Result<json::value> parse_json(std::string_view body, json::storage_ptr sp) {
   boost::system::error_code ec;
-  json::value v = json::parse(body, ec);
+  json::value v = json::parse(body, ec, std::move(sp));
   if (ec)
     return Error::invalid(fmt::format("the request body is not valid JSON: {}", ec.message()));
   return v;

@@ -22,7 +22,9 @@ struct ParseLimits {
 };
 
 /// Parses a body into JSON; malformed JSON is InvalidArgument.
-Result<boost::json::value> parse_json(std::string_view body);
+/// `sp` is where the value's memory comes from: a per-request monotonic_resource turns the
+/// dozens of allocations of a parse into one or two (the value must not outlive it).
+Result<boost::json::value> parse_json(std::string_view body, boost::json::storage_ptr sp = {});
 
 Result<ChatRequest> parse_chat_request(const boost::json::value& body, const ParseLimits& = {});
 Result<CompletionRequest> parse_completion_request(const boost::json::value& body,

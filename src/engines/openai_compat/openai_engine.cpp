@@ -1,6 +1,7 @@
 #include "engines/openai_compat/openai_engine.h"
 
 #include <fmt/format.h>
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -12,6 +13,10 @@
 namespace smmf::engines::openai_compat {
 namespace json = boost::json;
 using protocol::GenerationResult;
+
+namespace {
+constexpr size_t kMaxBatchedEvents = 64;  // per write to the client, when they arrive together
+}  // namespace
 
 OpenAiEngine::OpenAiEngine(std::shared_ptr<net::HttpClient> client, OpenAiEngineOptions opts)
     : client_(std::move(client)), opts_(std::move(opts)) {}
@@ -81,8 +86,10 @@ asio::awaitable<Result<GenerationResult>> OpenAiEngine::generate(std::string tar
   if (!sink) {
     auto all = co_await stream.read_all();
     if (!all) co_return all.error();
+    // The tree only lives until it becomes a GenerationResult: one arena, not a malloc per node.
+    json::monotonic_resource arena;
     boost::system::error_code ec;
-    auto v = json::parse(*all, ec);
+    auto v = json::parse(*all, ec, &arena);
     if (ec) co_return Error::unavailable(fmt::format("{} answered invalid JSON", upstream));
     auto parsed = protocol::parse_generation_response(v);
     if (parsed && parsed->usage.prompt_tokens == 0 && parsed->usage.completion_tokens == 0) {
@@ -113,14 +120,24 @@ asio::awaitable<Result<GenerationResult>> OpenAiEngine::generate(std::string tar
     }
     if (!parser.feed(*piece, events))
       co_return Error::unavailable(fmt::format("{} sent an oversized stream event", upstream));
+    // Events that already arrived go out in one write to the client rather than one each
+    // (the HTTP parser hands over one chunk per read even when more are buffered).
+    while (stream.buffered() && events.size() < kMaxBatchedEvents) {
+      auto more = co_await stream.read();
+      if (!more) co_return more.error();
+      if (more->empty()) break;  // the body ended: the next read() says so again
+      if (!parser.feed(*more, events))
+        co_return Error::unavailable(fmt::format("{} sent an oversized stream event", upstream));
+    }
     deltas.clear();
     for (const auto& ev : events) {
       if (ev.data == "[DONE]") {
         done = true;
         break;
       }
+      json::monotonic_resource arena;  // the chunk's tree dies with this iteration
       boost::system::error_code ec;
-      auto v = json::parse(ev.data, ec);
+      auto v = json::parse(ev.data, ec, &arena);
       if (ec)
         co_return Error::unavailable(fmt::format("{} sent an invalid stream chunk", upstream));
       if (ev.event == "error" || (v.is_object() && v.get_object().contains("error")))
@@ -146,6 +163,9 @@ asio::awaitable<Result<GenerationResult>> OpenAiEngine::generate(std::string tar
     result.usage.prompt_tokens = prompt_estimate;
     result.usage.completion_tokens = static_cast<int>((out_bytes + 3) / 4);
   }
+  // What follows [DONE] is the end of the chunked body: read it off the critical path so the
+  // connection goes back to the pool (a stream left unread would be closed).
+  net::ResponseStream::finish_in_background(std::move(*opened));
   co_return result;
 }
 

@@ -1,0 +1,53 @@
+#include "net/wire.h"
+
+#include <fmt/format.h>
+
+namespace smmf::net::wire {
+namespace {
+
+void append_fields(std::string& out, const http::fields& fields) {
+  for (const auto& f : fields) {
+    out.append(f.name_string().data(), f.name_string().size());
+    out.append(": ");
+    out.append(f.value().data(), f.value().size());
+    out.append("\r\n");
+  }
+  out.append("\r\n");
+}
+
+std::string_view version(unsigned v) {
+  return v == 10 ? "HTTP/1.0" : "HTTP/1.1";
+}
+
+}  // namespace
+
+void append_head(std::string& out, const http::response_header<>& head) {
+  out.append(version(head.version()));
+  out.append(" ");
+  fmt::format_to(std::back_inserter(out), "{}", head.result_int());
+  out.append(" ");
+  auto reason = head.reason();
+  if (reason.empty()) reason = http::obsolete_reason(head.result());
+  out.append(reason.data(), reason.size());
+  out.append("\r\n");
+  append_fields(out, head);
+}
+
+void append_head(std::string& out, const http::request_header<>& head) {
+  auto method = head.method_string();
+  out.append(method.data(), method.size());
+  out.append(" ");
+  out.append(head.target().data(), head.target().size());
+  out.append(" ");
+  out.append(version(head.version()));
+  out.append("\r\n");
+  append_fields(out, head);
+}
+
+std::array<asio::const_buffer, 3> chunk(std::string_view data, std::array<char, 24>& size_line) {
+  auto end = fmt::format_to(size_line.data(), "{:x}\r\n", data.size());
+  return {asio::buffer(size_line.data(), static_cast<size_t>(end - size_line.data())),
+          asio::buffer(data.data(), data.size()), asio::buffer("\r\n", 2)};
+}
+
+}  // namespace smmf::net::wire

@@ -1,0 +1,26 @@
+#pragma once
+/// HTTP/1.1 message heads written straight into a string, for writes of one header buffer plus
+/// the body (or chunk) buffers. Beast's serializer walks nested buffer views on every write,
+/// which cost more than the rest of a relayed request (see docs/BENCHMARKS.md, Gateway).
+/// Pure functions, no I/O; the caller sets Content-Length / Transfer-Encoding / Connection
+/// (prepare_payload, chunked, keep_alive) before calling them.
+#include <array>
+#include <string>
+#include <string_view>
+
+#include "net/http_types.h"
+
+namespace smmf::net::wire {
+
+/// Appends the status line, every field and the blank line that ends the head.
+void append_head(std::string& out, const http::response_header<>& head);
+/// Appends the request line, every field and the blank line that ends the head.
+void append_head(std::string& out, const http::request_header<>& head);
+
+/// One chunk of a chunked body: its size line, the data, and the CRLF after it.
+/// `size_line` is scratch space that must outlive the write of the returned buffers.
+std::array<asio::const_buffer, 3> chunk(std::string_view data, std::array<char, 24>& size_line);
+/// The last chunk, with no trailers.
+inline constexpr std::string_view kLastChunk = "0\r\n\r\n";
+
+}  // namespace smmf::net::wire
