@@ -8,8 +8,9 @@ CMAKE_ARGS ?=
 # Fuzzing: seconds per target for `make fuzz`, and for the short run inside `make test`.
 FUZZ_SECONDS      ?= 60
 FUZZ_TEST_SECONDS ?= 10
-# Set to 0 to leave the ASan+UBSan suite out of `make test` (CI keeps it on).
-TEST_ASAN ?= 1
+# 1: `make test` also runs the ASan+UBSan suite (build-asan). Off until that suite has had a
+# clean run on a machine with free cores (see docs/testing.md, "Sanitizers").
+TEST_ASAN ?= 0
 SAN_ENV = ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:detect_stack_use_after_return=0:quarantine_size_mb=32:suppressions=$(CURDIR)/sanitizers/asan.supp \
   LSAN_OPTIONS=suppressions=$(CURDIR)/sanitizers/lsan.supp:print_suppressions=0 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:suppressions=$(CURDIR)/sanitizers/ubsan.supp \
