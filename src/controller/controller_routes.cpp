@@ -160,26 +160,6 @@ json::object workers_body(const std::vector<registry::InstanceRecord>& records) 
   return {{"data", std::move(data)}};
 }
 
-Status check_heartbeat_body(const json::value& v, std::string& state, int& in_flight) {
-  if (v.is_null()) return {};
-  if (!v.is_object()) return Error::invalid("the heartbeat body must be a JSON object");
-  const auto& o = v.get_object();
-  if (auto* s = o.if_contains("state"); s && !s->is_null()) {
-    if (!s->is_string()) return Error::invalid("state must be a string", "state");
-    state = std::string(s->get_string());
-    if (state != "stopped" && state != "starting" && state != "running" && state != "stopping" &&
-        state != "failed" && state != "idle")
-      return Error::invalid("state must be stopped, starting, running, stopping, failed or idle",
-                            "state");
-  }
-  if (auto* n = o.if_contains("in_flight"); n && !n->is_null()) {
-    if (!n->is_int64() || n->get_int64() < 0 || n->get_int64() > 1'000'000'000)
-      return Error::invalid("in_flight must be a non-negative integer", "in_flight");
-    in_flight = static_cast<int>(n->get_int64());
-  }
-  return {};
-}
-
 // ---- relaying management commands to workers ------------------------------------------------
 
 struct RelayTarget {
@@ -445,14 +425,18 @@ asio::awaitable<void> ControllerRoutes::instance_route(Exchange& ex) {
   ex.add_log_field("instance", *id);
 
   if (heartbeat) {
-    std::string state;
-    int in_flight = -1;
+    registry::HeartbeatBody hb;
     Status st;
     if (!ex.request().body().empty()) {
       auto body = protocol::parse_json(ex.request().body());
-      st = body ? check_heartbeat_body(*body, state, in_flight) : Status(body.error());
+      auto parsed = body ? registry::heartbeat_from_json(*body)
+                         : Result<registry::HeartbeatBody>(body.error());
+      if (parsed)
+        hb = *parsed;
+      else
+        st = parsed.error();
     }
-    if (st) st = registry_.heartbeat(*id, state, in_flight);
+    if (st) st = registry_.heartbeat(*id, hb.state, hb.in_flight);
     if (!st) {
       co_await send_error(ex, st.error());
       co_return;

@@ -32,6 +32,12 @@ ClientError fail(ErrorCode code, std::string msg, bool before_response = true) {
   return ClientError{Error{code, std::move(msg), {}}, before_response};
 }
 
+// The earlier of `now + timeout` and the call's deadline.
+Clock::time_point expiry(std::chrono::milliseconds timeout, Clock::time_point deadline) {
+  auto now = Clock::now();
+  return deadline - now < timeout ? deadline : now + timeout;
+}
+
 ClientError io_error(const boost::system::error_code& ec, std::string_view what, bool before) {
   if (ec == beast::error::timeout)
     return fail(ErrorCode::kDeadlineExceeded, fmt::format("{}: timed out", what), before);
@@ -137,7 +143,8 @@ void HttpClient::give_back(std::unique_ptr<Conn> conn) {
 }
 
 asio::awaitable<boost::system::result<std::unique_ptr<ResponseStream::Conn>, ClientError>>
-HttpClient::connect(const Url& url, const ProxyServer* proxy, std::string key) {
+HttpClient::connect(const Url& url, const ProxyServer* proxy, std::string key,
+                    Clock::time_point deadline) {
   const std::string& host = proxy ? proxy->host : url.host;
   const uint16_t port = proxy ? proxy->port : url.port;
   const std::string peer = proxy ? fmt::format("proxy {}", proxy->origin()) : url.origin();
@@ -149,7 +156,7 @@ HttpClient::connect(const Url& url, const ProxyServer* proxy, std::string key) {
   asio::ip::tcp::resolver::results_type results = std::move(std::get<1>(resolved));
   if (rec) co_return io_error(rec, fmt::format("cannot resolve {}", host), true);
   beast::tcp_stream tcp(ex_);
-  tcp.expires_after(opts_.connect_timeout);
+  tcp.expires_at(expiry(opts_.connect_timeout, deadline));
   auto [cec, ep] = co_await tcp.async_connect(results, kTuple);
   if (cec) co_return io_error(cec, fmt::format("cannot connect to {}", peer), true);
   tcp.socket().set_option(asio::ip::tcp::no_delay(true));
@@ -217,14 +224,16 @@ HttpClient::open(const Url& url, ClientRequest req) {
   std::array<asio::const_buffer, 2> wire_bufs{asio::buffer(head), asio::buffer(msg.body())};
 
   std::string key = proxy ? url.origin() + " via " + proxy->origin() : url.origin();
+  const auto deadline = opts_.total_timeout.count() > 0 ? Clock::now() + opts_.total_timeout
+                                                        : Clock::time_point::max();
   for (int attempt = 0;; ++attempt) {
     std::unique_ptr<Conn> conn = attempt == 0 ? take_idle(key) : nullptr;
     if (!conn) {
-      auto c = co_await connect(url, proxy, key);
+      auto c = co_await connect(url, proxy, key, deadline);
       if (!c) co_return c.error();
       conn = std::move(*c);
     }
-    conn->tcp().expires_after(opts_.first_byte_timeout);
+    conn->tcp().expires_at(expiry(opts_.first_byte_timeout, deadline));
     auto [wec, wn] = co_await std::visit(
         [&](auto& s) { return asio::async_write(s, wire_bufs, kTuple); }, conn->stream);
     boost::system::error_code ec = wec;
@@ -243,6 +252,7 @@ HttpClient::open(const Url& url, ClientRequest req) {
     }
     auto stream =
         std::unique_ptr<ResponseStream>(new ResponseStream(shared_from_this(), std::move(conn)));
+    stream->deadline_ = deadline;
     co_return stream;
   }
 }
@@ -279,7 +289,11 @@ asio::awaitable<Result<std::string>> ResponseStream::read() {
   while (true) {
     parser.get().body().data = buf.data();
     parser.get().body().size = buf.size();
-    conn_->tcp().expires_after(read_timeout_);
+    if (Clock::now() >= deadline_) {
+      conn_.reset();
+      co_return Error{ErrorCode::kDeadlineExceeded, "upstream response exceeded its deadline", {}};
+    }
+    conn_->tcp().expires_at(expiry(read_timeout_, deadline_));
     auto [ec, n] = co_await std::visit(
         [&](auto& s) { return http::async_read_some(s, conn_->buffer, parser, kTuple); },
         conn_->stream);
@@ -287,7 +301,10 @@ asio::awaitable<Result<std::string>> ResponseStream::read() {
     if (ec) {
       conn_.reset();
       if (ec == beast::error::timeout)
-        co_return Error{ErrorCode::kDeadlineExceeded, "upstream went silent mid-response", {}};
+        co_return Error{ErrorCode::kDeadlineExceeded,
+                        Clock::now() >= deadline_ ? "upstream response exceeded its deadline"
+                                                  : "upstream went silent mid-response",
+                        {}};
       co_return Error{ErrorCode::kUnavailable,
                       fmt::format("upstream connection lost mid-response: {}", ec.message()),
                       {}};

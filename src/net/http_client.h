@@ -41,6 +41,9 @@ struct ClientOptions {
   std::chrono::milliseconds connect_timeout{10'000};
   std::chrono::milliseconds first_byte_timeout{600'000};  ///< request sent -> response header
   std::chrono::milliseconds idle_timeout{300'000};        ///< between two body reads
+  /// The whole call, connect to last body byte (0 = unbounded): ends an upstream that drips
+  /// bytes forever, each just inside idle_timeout.
+  std::chrono::milliseconds total_timeout{0};
   size_t max_idle_per_host = 64;
   std::chrono::seconds idle_expiry{50};  ///< pooled connections older than this are closed
   size_t max_response_bytes = 64 << 20;  ///< whole-body reads beyond it fail
@@ -112,6 +115,7 @@ class ResponseStream {
   std::shared_ptr<HttpClient> client_;
   std::unique_ptr<Conn> conn_;
   std::chrono::milliseconds read_timeout_;
+  std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
   unsigned status_ = 0;
   http::fields headers_;
   bool done_ = false;
@@ -137,7 +141,8 @@ class HttpClient : public std::enable_shared_from_this<HttpClient> {
   friend class ResponseStream;
   using Conn = ResponseStream::Conn;
   asio::awaitable<boost::system::result<std::unique_ptr<Conn>, ClientError>> connect(
-      const Url& url, const ProxyServer* proxy, std::string key);
+      const Url& url, const ProxyServer* proxy, std::string key,
+      std::chrono::steady_clock::time_point deadline);
   std::unique_ptr<Conn> take_idle(const std::string& key);
   void give_back(std::unique_ptr<Conn> conn);
 

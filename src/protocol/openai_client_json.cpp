@@ -94,8 +94,14 @@ bool decode_base64_floats(std::string_view in, std::vector<float>& out) {
   std::string bytes;
   uint32_t acc = 0;
   int bits = 0;
+  size_t pad = in.find('=');
+  if (pad != std::string_view::npos) {
+    // Padding ends the data: at most two '=' and nothing after them.
+    if (in.size() - pad > 2 || in.find_first_not_of('=', pad) != std::string_view::npos)
+      return false;
+    in = in.substr(0, pad);
+  }
   for (char c : in) {
-    if (c == '=') break;
     int8_t d = kTable[static_cast<uint8_t>(c)];
     if (d < 0) return false;
     acc = (acc << 6) | static_cast<uint32_t>(d);
@@ -105,9 +111,10 @@ bool decode_base64_floats(std::string_view in, std::vector<float>& out) {
       bytes += static_cast<char>((acc >> bits) & 0xFF);
     }
   }
-  if (bytes.size() % sizeof(float) != 0) return false;
+  // 6 leftover bits mean a truncated quantum ("A"); 2 or 4 are the padding of a full one.
+  if (bits >= 6 || bytes.size() % sizeof(float) != 0) return false;
   out.resize(bytes.size() / sizeof(float));
-  std::memcpy(out.data(), bytes.data(), bytes.size());
+  if (!bytes.empty()) std::memcpy(out.data(), bytes.data(), bytes.size());
   return true;
 }
 

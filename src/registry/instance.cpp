@@ -224,4 +224,25 @@ Result<RegistryEvent> event_from_json(const json::value& v) {
   return e;
 }
 
+Result<HeartbeatBody> heartbeat_from_json(const json::value& v) {
+  HeartbeatBody hb;
+  if (v.is_null()) return hb;
+  if (!v.is_object()) return Error::invalid("the heartbeat body must be a JSON object");
+  const auto& o = v.get_object();
+  if (auto* s = o.if_contains("state"); s && !s->is_null()) {
+    if (!s->is_string()) return Error::invalid("state must be a string", "state");
+    hb.state = std::string(s->get_string());
+    if (hb.state != "stopped" && hb.state != "starting" && hb.state != "running" &&
+        hb.state != "stopping" && hb.state != "failed" && hb.state != "idle")
+      return Error::invalid("state must be stopped, starting, running, stopping, failed or idle",
+                            "state");
+  }
+  if (auto* n = o.if_contains("in_flight"); n && !n->is_null()) {
+    if (!n->is_int64() || n->get_int64() < 0 || n->get_int64() > 1'000'000'000)
+      return Error::invalid("in_flight must be a non-negative integer", "in_flight");
+    hb.in_flight = static_cast<int>(n->get_int64());
+  }
+  return hb;
+}
+
 }  // namespace smmf::registry

@@ -52,4 +52,11 @@ struct RegistryEvent {
 boost::json::object to_json(const RegistryEvent& e);
 Result<RegistryEvent> event_from_json(const boost::json::value& v);
 
+/// A heartbeat's optional body: {"state": lifecycle state, "in_flight": >= 0}; null is empty.
+struct HeartbeatBody {
+  std::string state;   ///< empty: unchanged
+  int in_flight = -1;  ///< -1: unchanged
+};
+Result<HeartbeatBody> heartbeat_from_json(const boost::json::value& v);
+
 }  // namespace smmf::registry

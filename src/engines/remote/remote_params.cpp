@@ -61,12 +61,17 @@ Result<RemoteParams> parse_remote_params(const ModelConfig& cfg, std::string_vie
       if (!v.is_bool()) return bad_param(cfg, k, "must be a boolean");
       p.client.verify_tls = v.get_bool();
     } else if (k == "connect_timeout_ms" || k == "first_byte_timeout_ms" ||
-               k == "idle_timeout_ms") {
+               k == "idle_timeout_ms" || k == "timeout_ms") {
       auto ms = positive_ms(v);
       if (!ms) return bad_param(cfg, k, ms.error().message);
-      (k == "connect_timeout_ms"      ? p.client.connect_timeout
-       : k == "first_byte_timeout_ms" ? p.client.first_byte_timeout
-                                      : p.client.idle_timeout) = *ms;
+      if (k == "connect_timeout_ms")
+        p.client.connect_timeout = *ms;
+      else if (k == "first_byte_timeout_ms")
+        p.client.first_byte_timeout = *ms;
+      else if (k == "idle_timeout_ms")
+        p.client.idle_timeout = *ms;
+      else
+        p.client.total_timeout = *ms;
     } else if (k == "base_url" || k == "upstream_model" || k == "api_key" || k == "api_key_file" ||
                k == "proxy" || k == "no_proxy" || k == "ca_file") {
       auto s = str();

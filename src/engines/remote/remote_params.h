@@ -35,8 +35,8 @@ using ExtraKey = std::function<Result<bool>(std::string_view key, const boost::j
 
 /// Parses the shared keys of `cfg.params` (base_url, upstream_model, api_key, api_key_file,
 /// headers, context_length, proxy, no_proxy, ca_file, tls_verify, connect_timeout_ms,
-/// first_byte_timeout_ms, idle_timeout_ms) over `defaults`, and hands every other key to
-/// `extra`. Proxies come from the environment unless params.proxy is set ("none" = direct).
+/// first_byte_timeout_ms, idle_timeout_ms, timeout_ms) over `defaults`, and hands every other key
+/// to `extra`. Proxies come from the environment unless params.proxy is set ("none" = direct).
 /// Errors name the file, model and key; never a secret's value.
 Result<RemoteParams> parse_remote_params(const ModelConfig& cfg, std::string_view engine,
                                          const net::ClientOptions& defaults, const ExtraKey& extra);

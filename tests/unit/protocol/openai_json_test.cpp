@@ -1,4 +1,5 @@
 #include "protocol/openai_json.h"
+#include "protocol/openai_client_json.h"
 
 #include <gtest/gtest.h>
 
@@ -206,6 +207,25 @@ TEST(Serialize, Base64MatchesKnownBytes) {
   std::vector<float> one{1.0f};
   EXPECT_EQ(floats_to_base64(one), "AACAPw==");
   EXPECT_EQ(floats_to_base64({}), "");
+}
+
+// Found by fuzz_openai_response: base64 that decodes to nothing reached memcpy(nullptr), and
+// bytes after the padding were ignored.
+TEST(ClientJson, Base64EmbeddingsRejectTruncatedOrTrailingData) {
+  auto parse = [](std::string_view b64) {
+    json::object item;
+    item["index"] = 0;
+    item["embedding"] = b64;
+    json::object body;
+    body["data"] = json::array{item};
+    return parse_embedding_response(json::value(std::move(body)));
+  };
+  auto ok = parse("AACAPwAAAEA=");
+  ASSERT_TRUE(ok) << ok.error().message;
+  EXPECT_EQ(ok->embeddings.at(0), (std::vector<float>{1.0f, 2.0f}));
+  EXPECT_FALSE(parse("A=CAPwAAAEA="));
+  EXPECT_FALSE(parse("A"));
+  EXPECT_FALSE(parse("AACAPw==="));
 }
 
 TEST(Serialize, EmbeddingsFloatAndBase64) {

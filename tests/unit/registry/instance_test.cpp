@@ -118,5 +118,23 @@ TEST(EventJson, PutAndDeleteRoundTrip) {
   EXPECT_FALSE(event_from_json(json::parse(R"({"revision":1,"type":"x","instance":{}})")));
 }
 
+TEST(Instance, HeartbeatBody) {
+  auto hb = heartbeat_from_json(json::parse(R"({"state":"running","in_flight":3})"));
+  ASSERT_TRUE(hb) << hb.error().message;
+  EXPECT_EQ(hb->state, "running");
+  EXPECT_EQ(hb->in_flight, 3);
+  auto empty = heartbeat_from_json(json::value(nullptr));
+  ASSERT_TRUE(empty);
+  EXPECT_EQ(empty->state, "");
+  EXPECT_EQ(empty->in_flight, -1);
+  auto bad_state = heartbeat_from_json(json::parse(R"({"state":"dancing"})"));
+  ASSERT_FALSE(bad_state);
+  EXPECT_EQ(bad_state.error().param, "state");
+  auto bad_n = heartbeat_from_json(json::parse(R"({"in_flight":-1})"));
+  ASSERT_FALSE(bad_n);
+  EXPECT_EQ(bad_n.error().param, "in_flight");
+  EXPECT_FALSE(heartbeat_from_json(json::parse("[]")));
+}
+
 }  // namespace
 }  // namespace smmf::registry

@@ -1,0 +1,63 @@
+// libFuzzer target: the OpenAI request parsers and validators (chat, completions, embeddings).
+// The first byte picks the parser; the rest is the HTTP body. A request that parses must
+// survive a round trip through the client-side serializer (what openai_compat sends upstream).
+#include <boost/json/serialize.hpp>
+
+#include <cstdint>
+#include <cstdlib>
+#include <string_view>
+
+#include "protocol/openai_client_json.h"
+#include "protocol/openai_json.h"
+
+using namespace smmf::protocol;
+
+namespace {
+
+void check(bool ok) {
+  if (!ok) std::abort();
+}
+
+void fuzz_chat(const boost::json::value& v) {
+  auto r = parse_chat_request(v);
+  if (!r) return;
+  auto again =
+      parse_chat_request(boost::json::value(chat_request_json(*r, r->model, r->gen.stream)));
+  check(again.has_value() && again->messages.size() == r->messages.size());
+}
+
+void fuzz_completion(const boost::json::value& v) {
+  auto r = parse_completion_request(v);
+  if (!r) return;
+  auto again = parse_completion_request(
+      boost::json::value(completion_request_json(*r, r->model, r->gen.stream)));
+  check(again.has_value() && again->prompts == r->prompts);
+}
+
+void fuzz_embedding(const boost::json::value& v) {
+  auto r = parse_embedding_request(v);
+  if (!r) return;
+  auto again = parse_embedding_request(boost::json::value(embedding_request_json(*r, r->model)));
+  check(again.has_value() && again->inputs == r->inputs);
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size == 0) return 0;
+  std::string_view body(reinterpret_cast<const char*>(data) + 1, size - 1);
+  auto v = parse_json(body);
+  if (!v) return 0;
+  switch (data[0] % 3) {
+    case 0:
+      fuzz_chat(*v);
+      break;
+    case 1:
+      fuzz_completion(*v);
+      break;
+    default:
+      fuzz_embedding(*v);
+      break;
+  }
+  return 0;
+}
