@@ -4,6 +4,7 @@
 
 #include "cli/apiserver_command.h"
 #include "cli/controller_command.h"
+#include "cli/keys_command.h"
 #include "cli/model_command.h"
 #include "cli/serve_command.h"
 #include "cli/worker_command.h"
@@ -27,6 +28,8 @@ int main(int argc, char** argv) {
   smmf::cli::add_start_apiserver(*start, apiserver);
   smmf::cli::ModelOptions model;
   smmf::cli::add_model_command(app, model);
+  smmf::cli::KeysOptions keys;
+  smmf::cli::add_keys_command(app, keys);
   auto* version = app.add_subcommand("version", "Print the version and exit");
 
   CLI11_PARSE(app, argc, argv);
@@ -39,5 +42,7 @@ int main(int argc, char** argv) {
   if (start->got_subcommand("worker")) return smmf::cli::run_worker(worker);
   if (start->got_subcommand("apiserver")) return smmf::cli::run_apiserver(apiserver);
   if (app.got_subcommand("model")) return smmf::cli::run_model(model);
+  if (app.got_subcommand("keys"))
+    return smmf::cli::run_keys_hash(keys, std::cin, std::cout, std::cerr);
   return 0;
 }

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <random>
 
+#include "gateway/auth.h"
 #include "protocol/http_errors.h"
 #include "protocol/sse.h"
 
@@ -174,6 +175,10 @@ asio::awaitable<void> generate(HttpExchange& ex, ModelDirectory& dir, const Gate
     co_return;
   }
   ex.add_log_field("model", req->model);
+  if (auto st = admit_model(ex, req->model); !st) {
+    co_await send_error(ex, st.error());
+    co_return;
+  }
   meta.model = req->model;
   auto ctx = make_context(ex, meta.id);
   std::optional<SseSink> sink;
@@ -190,6 +195,7 @@ asio::awaitable<void> generate(HttpExchange& ex, ModelDirectory& dir, const Gate
   };
   auto result = co_await with_retries(ex, dir, opts, req->model, hints_for(ex, opts, req->gen.user),
                                       call, [&] { return !sink || !sink->started(); });
+  if (result) record_usage(ex, static_cast<uint64_t>(result->usage.total()));
 
   if (!req->gen.stream) {
     if (!result) {
@@ -259,13 +265,14 @@ void OpenAiRoutes::install(net::Router& router) {
 
 asio::awaitable<void> OpenAiRoutes::list_models(HttpExchange& ex) {
   auto models = directory_.models();
+  std::erase_if(models, [&](const auto& m) { return !model_visible(ex, m.id); });
   co_await ex.send_json(status::ok, protocol::models_json(models));
 }
 
 asio::awaitable<void> OpenAiRoutes::get_model(HttpExchange& ex) {
   std::string_view id = ex.target_path().substr(std::string_view("/v1/models/").size());
   for (const auto& m : directory_.models()) {
-    if (m.id == id) {
+    if (m.id == id && model_visible(ex, m.id)) {
       co_await ex.send_json(status::ok, protocol::model_json(m));
       co_return;
     }
@@ -289,6 +296,10 @@ asio::awaitable<void> OpenAiRoutes::embeddings(HttpExchange& ex) {
     co_return;
   }
   ex.add_log_field("model", req->model);
+  if (auto st = admit_model(ex, req->model); !st) {
+    co_await send_error(ex, st.error());
+    co_return;
+  }
   auto ctx = make_context(ex, random_id("emb-"));
   auto result = co_await with_retries(
       ex, directory_, opts_, req->model, hints_for(ex, opts_, req->user),
@@ -302,6 +313,7 @@ asio::awaitable<void> OpenAiRoutes::embeddings(HttpExchange& ex) {
     co_await send_error(ex, result.error());
     co_return;
   }
+  record_usage(ex, static_cast<uint64_t>(result->prompt_tokens));
   ex.add_log_field("tokens", std::to_string(result->prompt_tokens));
   co_await ex.send_json(
       status::ok, protocol::embedding_response_json(req->model, *result, req->encoding_format));
