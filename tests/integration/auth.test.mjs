@@ -163,6 +163,18 @@ describe('scopes and model allow-lists', () => {
     assert.equal(r.code, 1);
     assert.match(r.stderr, /scope/);
   });
+
+  test('smmf model chat sends --api-key', () => {
+    const chat = (args) => spawnSync(SMMF_BIN, ['model', 'chat', 'tiny-chat', '--api', srv.base,
+                                                '--max-tokens', '4', ...args],
+                                     { input: 'hello\n', encoding: 'utf8', timeout: 60000 });
+    let r = chat(['--api-key', K.user.key]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /\[\d+ tokens?,/);
+    assert.doesNotMatch(r.stderr, /error/);
+    r = chat([]);
+    assert.match(r.stderr, /error: .*API key/);
+  });
 });
 
 describe('limits', () => {
