@@ -64,7 +64,10 @@ bool HttpExchange::expire() {
     on_gone_ = nullptr;
     cb();
   }
-  if (status_ == 0) return true;
+  if (status_ == 0) {
+    status_ = static_cast<unsigned>(http::status::gateway_timeout);  // the caller answers it
+    return true;
+  }
   // A stream already started: there is no way to say so in HTTP; end the connection so the
   // client sees a truncated response rather than waiting.
   if (streaming_) {

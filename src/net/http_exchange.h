@@ -89,7 +89,8 @@ class HttpExchange {
 
   /// The request deadline passed (called by the server on the connection's strand): cancels
   /// the call and makes later writes fail. Returns true when no byte of a response was sent,
-  /// so the caller may answer 504 itself; a started stream is cut (the connection closes).
+  /// so the caller must answer 504 itself (the exchange then counts as answered 504); a started
+  /// stream is cut (the connection closes).
   bool expire();
   bool expired() const { return expired_; }
   bool finished() const { return finished_; }
