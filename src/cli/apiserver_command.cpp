@@ -75,7 +75,7 @@ int run_apiserver(const ApiServerOptions& o) {
     return 2;
   }
   asio::io_context ioc;
-  auto http = std::make_shared<net::HttpClient>(ioc.get_executor());
+  auto http = make_cluster_client(ioc, cfg);  // only the roles are called: with the token
   gateway::ClusterDirectory directory(cfg.routing, [&](const registry::InstanceRecord& rec) {
     return gateway::connect_remote(rec, http);
   });
@@ -95,8 +95,8 @@ int run_apiserver(const ApiServerOptions& o) {
     return 1;
   }
   server->start();
-  spdlog::info("smmf {} apiserver listening on http://{}:{} (controller {}, policy {})",
-               SMMF_VERSION, cfg.server.host, server->port(), controller->origin(),
+  spdlog::info("smmf {} apiserver listening on {}://{}:{} (controller {}, policy {})", SMMF_VERSION,
+               server->scheme(), cfg.server.host, server->port(), controller->origin(),
                cfg.routing.policy);
 
   gateway::ControllerWatch watch(http, *controller, directory);
@@ -104,9 +104,7 @@ int run_apiserver(const ApiServerOptions& o) {
   net::ClientOptions probe_opts;
   probe_opts.connect_timeout = cfg.routing.health_check_timeout;
   probe_opts.first_byte_timeout = cfg.routing.health_check_timeout;
-  asio::co_spawn(ioc,
-                 directory.health_check_loop(
-                     std::make_shared<net::HttpClient>(ioc.get_executor(), probe_opts)),
+  asio::co_spawn(ioc, directory.health_check_loop(make_cluster_client(ioc, cfg, probe_opts)),
                  asio::detached);
 
   std::atomic<bool> stopping{false};

@@ -90,7 +90,7 @@ int run_controller(const ControllerOptions& opts) {
   registry::MemoryRegistry registry(reg_opts);
   net::ClientOptions client_opts;
   client_opts.connect_timeout = std::chrono::seconds(5);
-  auto client = std::make_shared<net::HttpClient>(ioc.get_executor(), client_opts);
+  auto client = make_cluster_client(ioc, *cfg, client_opts);
   controller::ControllerRoutes routes(registry, cfg->controller, client);
   auto router = std::make_shared<net::Router>();
   routes.install(*router);
@@ -104,8 +104,9 @@ int run_controller(const ControllerOptions& opts) {
   }
   server->start();
   routes.start(ioc.get_executor());
-  spdlog::info("smmf {} controller listening on http://{}:{} (heartbeat {} ms{})", SMMF_VERSION,
-               cfg->server.host, server->port(), cfg->controller.heartbeat_interval.count(),
+  spdlog::info("smmf {} controller listening on {}://{}:{} (heartbeat {} ms{})", SMMF_VERSION,
+               server->scheme(), cfg->server.host, server->port(),
+               cfg->controller.heartbeat_interval.count(),
                cfg->controller.snapshot_file.empty()
                    ? std::string()
                    : fmt::format(", snapshot {}", cfg->controller.snapshot_file));

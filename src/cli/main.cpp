@@ -4,6 +4,7 @@
 
 #include "cli/apiserver_command.h"
 #include "cli/controller_command.h"
+#include "cli/keys_command.h"
 #include "cli/model_command.h"
 #include "cli/serve_command.h"
 #include "cli/trace_command.h"
@@ -30,6 +31,8 @@ int main(int argc, char** argv) {
   smmf::cli::add_model_command(app, model);
   smmf::cli::TraceOptions trace;
   smmf::cli::add_trace_command(app, trace);
+  smmf::cli::KeysOptions keys;
+  smmf::cli::add_keys_command(app, keys);
   auto* version = app.add_subcommand("version", "Print the version and exit");
 
   CLI11_PARSE(app, argc, argv);
@@ -43,5 +46,7 @@ int main(int argc, char** argv) {
   if (start->got_subcommand("apiserver")) return smmf::cli::run_apiserver(apiserver);
   if (app.got_subcommand("model")) return smmf::cli::run_model(model);
   if (app.got_subcommand("trace")) return smmf::cli::run_trace(trace);
+  if (app.got_subcommand("keys"))
+    return smmf::cli::run_keys_hash(keys, std::cin, std::cout, std::cerr);
   return 0;
 }

@@ -120,7 +120,8 @@ class ChatRepl {
         err_(err),
         tty_in_(tty_in),
         tty_out_(tty_out),
-        conversation_(opts.system) {}
+        conversation_(opts.system),
+        runner_(client_options_with_key(opts.api_key)) {}
 
   int run() {
     if (tty_in_)

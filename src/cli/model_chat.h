@@ -19,7 +19,8 @@ namespace smmf::cli {
 
 struct ChatOptions {
   std::string model;
-  std::string api;  ///< base URL of the API; empty = $SMMF_API, else http://127.0.0.1:8000
+  std::string api;      ///< base URL of the API; empty = $SMMF_API, else http://127.0.0.1:8000
+  std::string api_key;  ///< empty = $SMMF_API_KEY, else none
   std::string system;
   std::optional<int> max_tokens;
   std::optional<float> temperature;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <cstdlib>
 
 #include <cctype>
 
@@ -91,6 +92,14 @@ std::string scale_body(int replicas) {
 }
 
 }  // namespace
+
+net::ClientOptions client_options_with_key(const std::string& api_key_flag) {
+  net::ClientOptions opts;
+  std::string key = api_key_flag;
+  if (const char* env = std::getenv("SMMF_API_KEY"); key.empty() && env) key = env;
+  if (!key.empty()) opts.default_headers.emplace_back("Authorization", "Bearer " + key);
+  return opts;
+}
 
 BlockingRunner::BlockingRunner(net::ClientOptions opts)
     : http_(std::make_shared<net::HttpClient>(ioc_.get_executor(), std::move(opts))) {}

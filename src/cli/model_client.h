@@ -55,6 +55,10 @@ class BlockingRunner {
   std::shared_ptr<net::HttpClient> http_;
 };
 
+/// Client options that send `Authorization: Bearer KEY`: the flag's key, else $SMMF_API_KEY,
+/// else none.
+net::ClientOptions client_options_with_key(const std::string& api_key_flag);
+
 /// GET /api/v1/instances[?model=]: the InstanceRecord JSON objects (`data`).
 boost::asio::awaitable<Result<boost::json::array>> list_instances(net::HttpClient& http,
                                                                   const net::Url& controller,

@@ -21,6 +21,8 @@ CLI::App* add_sub(CLI::App& parent, ModelOptions& o, const std::string& name,
   auto* cmd = parent.add_subcommand(name, description);
   cmd->callback([&o, name] { o.command = name; });
   cmd->add_option("--controller", o.controller, std::string(kControllerHelp));
+  cmd->add_option("--api-key", o.api_key,
+                  "API key with the admin scope, or the cluster token (default: $SMMF_API_KEY)");
   return cmd;
 }
 
@@ -55,6 +57,8 @@ void add_chat(CLI::App& model, ModelOptions& o) {
   cmd->add_option("--api", o.chat.api,
                   "OpenAI API URL: `smmf serve` or `smmf start apiserver` (default: $SMMF_API, "
                   "else http://127.0.0.1:8000)");
+  cmd->add_option("--api-key", o.chat.api_key,
+                  "API key with the inference scope (default: $SMMF_API_KEY)");
   cmd->add_option("--system", o.chat.system, "System prompt");
   cmd->add_option("--max-tokens", o.chat.max_tokens, "Maximum tokens per reply")
       ->check(CLI::PositiveNumber);
@@ -75,7 +79,7 @@ Result<net::Url> controller_of(const ModelOptions& o) {
 }
 
 int run_list(const ModelOptions& o, const net::Url& controller) {
-  BlockingRunner runner;
+  BlockingRunner runner(client_options_with_key(o.api_key));
   auto data = runner.run(list_instances(runner.http(), controller, o.filter_model));
   if (!data) {
     std::cerr << "smmf model list: " << data.error().message << "\n";
@@ -109,7 +113,7 @@ std::string past_tense(ModelAction a, int replicas) {
 
 int run_action(const ModelOptions& o, const net::Url& controller, ModelAction action) {
   ActionRequest req{o.name, action, o.worker, o.replicas};
-  BlockingRunner runner;
+  BlockingRunner runner(client_options_with_key(o.api_key));
   auto reply = runner.run(model_action(runner.http(), controller, req));
   const std::string who = fmt::format("smmf model {}", to_string(action));
   if (!reply) {

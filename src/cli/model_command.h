@@ -18,6 +18,7 @@ namespace smmf::cli {
 struct ModelOptions {
   std::string command;  ///< the subcommand parsed: list|start|stop|restart|scale|chat
   std::string controller;
+  std::string api_key;       ///< --api-key; empty = $SMMF_API_KEY
   std::string filter_model;  ///< list --model
   bool json = false;         ///< list --json
   std::string name;          ///< the model of an action

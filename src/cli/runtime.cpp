@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "observability/metrics.h"
+#include "gateway/auth.h"
 #include "protocol/http_errors.h"
 
 namespace smmf::cli {
@@ -46,7 +47,13 @@ void access_log(const net::HttpExchange& ex, std::chrono::microseconds latency) 
 }
 
 std::shared_ptr<net::HttpServer> make_server(boost::asio::io_context& ioc, const Config& cfg,
-                                             std::shared_ptr<const net::Router> router) {
+                                             std::shared_ptr<net::Router> router) {
+  auto auth = std::make_shared<gateway::Authenticator>(cfg.keys, cfg.cluster.token);
+  if (auth->enabled()) router->use(auth->middleware());
+  if (!cfg.keys.empty() && cfg.cluster.token.empty())
+    spdlog::warn(
+        "API keys are configured but no cluster token: other roles cannot call this one's "
+        "management routes (set [cluster] token)");
   return std::make_shared<net::HttpServer>(
       ioc, cfg.server, std::move(router),
       [](net::http::status s, std::string_view msg) -> boost::json::value {
@@ -61,6 +68,15 @@ std::shared_ptr<net::HttpServer> make_server(boost::asio::io_context& ioc, const
             .Observe(static_cast<double>(latency.count()) / 1e6);
         if (log) access_log(ex, latency);
       });
+}
+
+std::shared_ptr<net::HttpClient> make_cluster_client(boost::asio::io_context& ioc,
+                                                     const Config& cfg, net::ClientOptions opts) {
+  if (!cfg.cluster.token.empty())
+    opts.default_headers.emplace_back(std::string(gateway::Authenticator::kClusterHeader),
+                                      cfg.cluster.token);
+  if (!cfg.cluster.ca_file.empty()) opts.ca_file = cfg.cluster.ca_file;
+  return std::make_shared<net::HttpClient>(ioc.get_executor(), std::move(opts));
 }
 
 boost::asio::awaitable<bool> start_models(worker::ModelManager& models, bool stop_on_failure) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/config.h"
+#include "net/http_client.h"
 #include "net/http_server.h"
 #include "worker/model_manager.h"
 
@@ -26,9 +27,17 @@ struct ModelFlags {
 
 void access_log(const net::HttpExchange& ex, std::chrono::microseconds latency);
 
-/// An HTTP server whose own errors (404 route, 413, ...) are OpenAI-shaped.
+/// An HTTP server whose own errors (404 route, 413, ...) are OpenAI-shaped, with the API keys
+/// and cluster token of `cfg` guarding `router` (gateway/auth.h).
 std::shared_ptr<net::HttpServer> make_server(boost::asio::io_context& ioc, const Config& cfg,
-                                             std::shared_ptr<const net::Router> router);
+                                             std::shared_ptr<net::Router> router);
+
+/// The client for calls between the roles (register, heartbeat, watch, relays, instance
+/// calls): it sends the cluster token and trusts [cluster] ca_file. Never give it to engines
+/// that call third parties.
+std::shared_ptr<net::HttpClient> make_cluster_client(boost::asio::io_context& ioc,
+                                                     const Config& cfg,
+                                                     net::ClientOptions opts = {});
 
 /// Loads every model in turn, logging each failure; with `stop_on_failure` it stops at the
 /// first. Returns whether all started.

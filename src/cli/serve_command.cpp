@@ -108,6 +108,7 @@ int run_serve(const ServeOptions& opts) {
   }
   asio::io_context ioc;
   auto http = std::make_shared<net::HttpClient>(ioc.get_executor());
+  auto cluster_http = make_cluster_client(ioc, *cfg);  // to other roles, with the cluster token
   engines::EngineRegistry engines;
   engines::register_builtin_engines(engines, http);
   worker::ModelManager models(engines, worker::ResidencyLimits::from(cfg->worker));
@@ -120,7 +121,7 @@ int run_serve(const ServeOptions& opts) {
 
   // The embedded control plane: a registry with the controller's API.
   registry::MemoryRegistry registry(cfg->controller.snapshot_file);
-  controller::ControllerRoutes controller(registry, cfg->controller, http);
+  controller::ControllerRoutes controller(registry, cfg->controller, cluster_http);
   const std::string self_id = "local";
 
   gateway::ClusterDirectory directory(
@@ -135,7 +136,7 @@ int run_serve(const ServeOptions& opts) {
           return gateway::ClusterDirectory::Connection{
               std::make_shared<worker::LocalEngine>(models, rec.model, info), true};
         }
-        return gateway::connect_remote(rec, http);
+        return gateway::connect_remote(rec, cluster_http);
       });
   // The registry feeds the directory in-process, in revision order.
   std::mutex feed_mu;
@@ -183,7 +184,8 @@ int run_serve(const ServeOptions& opts) {
   }
   server->start();
   controller.start(ioc.get_executor());
-  std::string address = fmt::format("http://{}:{}", cfg->server.host, server->port());
+  std::string address =
+      fmt::format("{}://{}:{}", server->scheme(), cfg->server.host, server->port());
   spdlog::info("smmf {} listening on {}", SMMF_VERSION, address);
 
   auto registrar = std::make_shared<worker::Registrar>(
@@ -194,9 +196,7 @@ int run_serve(const ServeOptions& opts) {
   net::ClientOptions probe_opts;
   probe_opts.connect_timeout = cfg->routing.health_check_timeout;
   probe_opts.first_byte_timeout = cfg->routing.health_check_timeout;
-  asio::co_spawn(ioc,
-                 directory.health_check_loop(
-                     std::make_shared<net::HttpClient>(ioc.get_executor(), probe_opts)),
+  asio::co_spawn(ioc, directory.health_check_loop(make_cluster_client(ioc, *cfg, probe_opts)),
                  asio::detached);
 
   int exit_code = 0;

@@ -120,18 +120,20 @@ int run_worker(const WorkerOptions& o) {
   }
   server->start();
 
-  std::string address = !o.advertise.empty() ? o.advertise
-                        : !cfg.worker.advertise.empty()
-                            ? cfg.worker.advertise
-                            : fmt::format("http://{}:{}", cfg.server.host, server->port());
+  std::string address =
+      !o.advertise.empty() ? o.advertise
+      : !cfg.worker.advertise.empty()
+          ? cfg.worker.advertise
+          : fmt::format("{}://{}:{}", server->scheme(), cfg.server.host, server->port());
   std::string id = !o.id.empty()            ? o.id
                    : !cfg.worker.id.empty() ? cfg.worker.id
                                             : fmt::format("{}:{}", cfg.server.host, server->port());
-  spdlog::info("smmf {} worker {} listening on http://{}:{} (controller {})", SMMF_VERSION, id,
-               cfg.server.host, server->port(), controller->origin());
+  spdlog::info("smmf {} worker {} listening on {}://{}:{} (controller {})", SMMF_VERSION, id,
+               server->scheme(), cfg.server.host, server->port(), controller->origin());
 
   auto registrar = std::make_shared<worker::Registrar>(
-      ioc.get_executor(), models, std::make_shared<worker::HttpControlPlane>(http, *controller),
+      ioc.get_executor(), models,
+      std::make_shared<worker::HttpControlPlane>(make_cluster_client(ioc, cfg), *controller),
       worker::WorkerIdentity{id, address}, cfg.worker.heartbeat_interval);
   models.on_change([registrar] { registrar->poke(); });
   asio::co_spawn(ioc, registrar->run(), asio::detached);

@@ -52,6 +52,17 @@ class TableReader {
         fail(*n, key, "must be a non-negative number of milliseconds");
       else
         out = std::chrono::milliseconds(*v);
+    } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+      const toml::array* a = n->as_array();
+      if (!a) return fail(*n, key, "must be an array of strings");
+      out.clear();
+      for (const auto& v : *a) {
+        auto sv = v.template value_exact<std::string>();
+        if (!sv) return fail(v, key, "must be an array of strings");
+        auto s = interpolate_env(*sv);
+        if (!s) return fail(v, key, s.error().message);
+        out.push_back(std::move(*s));
+      }
     } else if constexpr (std::is_same_v<T, std::map<std::string, std::string>>) {
       const toml::table* t = n->as_table();
       if (!t) return fail(*n, key, "must be a table of strings");
@@ -195,6 +206,30 @@ Status parse_groups(const toml::table& root, std::string_view source, Config& cf
   return {};
 }
 
+/// Checks one [[keys]] entry against the format and the entries before it. The error's message
+/// starts with the key name and a closing quote ("hash' must be ..."), its param is the key.
+Status validate_key(const ApiKeyConfig& k, const std::vector<ApiKeyConfig>& before) {
+  auto bad = [](std::string_view key, std::string_view why) {
+    return Error::invalid(fmt::format("{}' {}", key, why), std::string(key));
+  };
+  if (k.name.empty()) return bad("name", "is required");
+  constexpr std::string_view kPrefix = "sha256:";
+  std::string_view hex = std::string_view(k.hash).substr(std::min(k.hash.size(), kPrefix.size()));
+  if (!k.hash.starts_with(kPrefix) || hex.size() != 64 ||
+      hex.find_first_not_of("0123456789abcdef") != std::string_view::npos)
+    return bad("hash",
+               "must be \"sha256:\" and 64 lower-case hex digits (made by `smmf keys hash`)");
+  if (k.scopes.empty()) return bad("scopes", "must name at least one scope");
+  for (const auto& s : k.scopes)
+    if (s != "inference" && s != "admin")
+      return bad("scopes", fmt::format("has unknown scope '{}' (inference, admin)", s));
+  for (const auto& o : before) {
+    if (o.name == k.name) return bad("name", fmt::format("duplicates key '{}'", k.name));
+    if (o.hash == k.hash) return bad("hash", fmt::format("is also the hash of key '{}'", o.name));
+  }
+  return {};
+}
+
 }  // namespace
 
 Result<std::string> interpolate_env(std::string_view s) {
@@ -249,7 +284,7 @@ Result<Config> parse_config(std::string_view text, std::string_view source) {
   {
     TableReader top(root, source, "");
     top.check_known({"server", "log", "controller", "worker", "routing", "observability", "models",
-                     "groups"});
+                     "groups", "keys", "cluster"});
     if (top.error()) return *top.error();
   }
   if (const toml::node* n = root.get("server")) {
@@ -259,7 +294,7 @@ Result<Config> parse_config(std::string_view text, std::string_view source) {
     auto& s = cfg.server;
     r.check_known({"host", "port", "threads", "max_body_bytes", "max_header_bytes",
                    "header_timeout", "idle_timeout", "write_timeout", "shutdown_grace",
-                   "max_connections"});
+                   "max_connections", "request_timeout", "tls_cert", "tls_key", "cors_origins"});
     r.get("host", s.host);
     r.get("port", s.port);
     r.get("threads", s.threads);
@@ -270,6 +305,10 @@ Result<Config> parse_config(std::string_view text, std::string_view source) {
     r.get("write_timeout", s.write_timeout);
     r.get("shutdown_grace", s.shutdown_grace);
     r.get("max_connections", s.max_connections);
+    r.get("request_timeout", s.request_timeout);
+    r.get("tls_cert", s.tls_cert);
+    r.get("tls_key", s.tls_key);
+    r.get("cors_origins", s.cors_origins);
     if (r.error()) return *r.error();
   }
   if (const toml::node* n = root.get("log")) {
@@ -319,6 +358,14 @@ Result<Config> parse_config(std::string_view text, std::string_view source) {
                           r.get("max_loaded_bytes", w.max_loaded_bytes);
                           r.get_duration("load_timeout", w.load_timeout);
                           r.get("max_load_waiters", w.max_load_waiters);
+                        });
+      !st)
+    return st.error();
+  if (auto st = section("cluster",
+                        [&](TableReader& r) {
+                          r.check_known({"token", "ca_file"});
+                          r.get("token", cfg.cluster.token);
+                          r.get("ca_file", cfg.cluster.ca_file);
                         });
       !st)
     return st.error();
@@ -435,6 +482,36 @@ Result<Config> parse_config(std::string_view text, std::string_view source) {
     }
   }
   if (auto st = parse_groups(root, source, cfg); !st) return st.error();
+  if (const toml::node* n = root.get("keys")) {
+    const toml::array* arr = n->as_array();
+    if (!arr || !arr->is_array_of_tables())
+      return Error::invalid(fmt::format("{}: 'keys' must be an array of tables ([[keys]])", source),
+                            "keys");
+    size_t i = 0;
+    for (const auto& node : *arr) {
+      std::string prefix = fmt::format("keys[{}]", i++);
+      TableReader r(*node.as_table(), source, prefix);
+      ApiKeyConfig k;
+      r.check_known({"name", "hash", "scopes", "models", "requests_per_minute", "tokens_per_minute",
+                     "max_concurrent"});
+      r.get("name", k.name);
+      r.get("hash", k.hash);
+      r.get("scopes", k.scopes);
+      r.get("models", k.models);
+      r.get("requests_per_minute", k.requests_per_minute);
+      r.get("tokens_per_minute", k.tokens_per_minute);
+      r.get("max_concurrent", k.max_concurrent);
+      if (r.error()) return *r.error();
+      if (auto st = validate_key(k, cfg.keys); !st)
+        return Error::invalid(fmt::format("{}: '{}.{}", source, prefix, st.error().message),
+                              fmt::format("{}.{}", prefix, st.error().param));
+      cfg.keys.push_back(std::move(k));
+    }
+  }
+  if (cfg.server.tls_cert.empty() != cfg.server.tls_key.empty())
+    return Error::invalid(
+        fmt::format("{}: 'server.tls_cert' and 'server.tls_key' must be set together", source),
+        "server.tls_cert");
   return cfg;
 }
 

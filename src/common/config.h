@@ -18,14 +18,35 @@ namespace smmf {
 struct ServerConfig {
   std::string host = "127.0.0.1";
   uint16_t port = 8000;
-  int threads = 0;                          ///< I/O threads; 0 = hardware concurrency
-  size_t max_body_bytes = 16 << 20;         ///< larger request bodies get 413
-  size_t max_header_bytes = 64 << 10;       ///< larger request headers get 431
-  std::chrono::seconds header_timeout{30};  ///< to read a request's header and body
-  std::chrono::seconds idle_timeout{60};    ///< keep-alive connection with no request
-  std::chrono::seconds write_timeout{60};   ///< one write stalled this long drops the client
-  std::chrono::seconds shutdown_grace{30};  ///< in-flight requests may finish this long
-  size_t max_connections = 10000;           ///< beyond it new connections get 503
+  int threads = 0;                            ///< I/O threads; 0 = hardware concurrency
+  size_t max_body_bytes = 16 << 20;           ///< larger request bodies get 413
+  size_t max_header_bytes = 64 << 10;         ///< larger request headers get 431
+  std::chrono::seconds header_timeout{30};    ///< to read a request's header and body
+  std::chrono::seconds idle_timeout{60};      ///< keep-alive connection with no request
+  std::chrono::seconds write_timeout{60};     ///< one write stalled this long drops the client
+  std::chrono::seconds shutdown_grace{30};    ///< in-flight requests may finish this long
+  size_t max_connections = 10000;             ///< beyond it new connections get 503
+  std::chrono::seconds request_timeout{600};  ///< whole exchange, request read to answer; 0 = none
+  std::string tls_cert;                       ///< PEM certificate chain; with tls_key: HTTPS only
+  std::string tls_key;                        ///< PEM private key
+  std::vector<std::string> cors_origins;      ///< allowed browser origins; "*" = any; empty = off
+};
+
+/// One API key (docs/security.md). Only the key's hash is stored.
+struct ApiKeyConfig {
+  std::string name;                              ///< shown in logs and errors
+  std::string hash;                              ///< "sha256:<64 hex digits>" of the key
+  std::vector<std::string> scopes{"inference"};  ///< inference | admin
+  std::vector<std::string> models;               ///< models it may call; empty = all
+  uint32_t requests_per_minute = 0;              ///< 0 = unlimited
+  uint64_t tokens_per_minute = 0;                ///< prompt + completion; 0 = unlimited
+  uint32_t max_concurrent = 0;                   ///< requests in flight at once; 0 = unlimited
+};
+
+/// What the roles of one cluster share.
+struct ClusterConfig {
+  std::string token;    ///< sent by workers and API servers, required by controllers and workers
+  std::string ca_file;  ///< CA bundle to verify the other roles' HTTPS certificates (+ system)
 };
 
 struct LogConfig {
@@ -118,6 +139,8 @@ struct Config {
   ObservabilityConfig observability;
   std::vector<ModelConfig> models;
   std::vector<GroupConfig> groups;
+  std::vector<ApiKeyConfig> keys;  ///< empty = the API is open (no key needed)
+  ClusterConfig cluster;
 };
 
 /// Parses TOML text; `source` names it in errors.

@@ -10,6 +10,7 @@
 
 #include "gateway/call_deadline.h"
 #include "gateway/call_trace.h"
+#include "gateway/auth.h"
 #include "protocol/http_errors.h"
 #include "protocol/rerank_json.h"
 #include "protocol/sse.h"
@@ -228,6 +229,10 @@ asio::awaitable<void> generate(HttpExchange& ex, ModelDirectory& dir, const Gate
     co_return;
   }
   ex.add_log_field("model", req->model);
+  if (auto st = admit_model(ex, req->model); !st) {
+    co_await send_error(ex, st.error());
+    co_return;
+  }
   meta.model = req->model;
   trace.set_request(*req, meta.id);
   watch_client(ex, ctx);
@@ -254,10 +259,12 @@ asio::awaitable<void> generate(HttpExchange& ex, ModelDirectory& dir, const Gate
   if (!result) {
     if (auto e = deadline.expired()) result = *e;
   }
-  if (result)
+  if (result) {
     trace.set_result(*result);
-  else
+    record_usage(ex, static_cast<uint64_t>(result->usage.total()));
+  } else {
     trace.set_error(result.error());
+  }
 
   if (!req->gen.stream) {
     if (!result) {
@@ -339,13 +346,14 @@ void OpenAiRoutes::install(net::Router& router) {
 
 asio::awaitable<void> OpenAiRoutes::list_models(HttpExchange& ex) {
   auto models = all_models(directory_, opts_);
+  std::erase_if(models, [&](const auto& m) { return !model_visible(ex, m.id); });
   co_await ex.send_json(status::ok, protocol::models_json(models));
 }
 
 asio::awaitable<void> OpenAiRoutes::get_model(HttpExchange& ex) {
   std::string_view id = ex.target_path().substr(std::string_view("/v1/models/").size());
   for (const auto& m : all_models(directory_, opts_)) {
-    if (m.id == id) {
+    if (m.id == id && model_visible(ex, m.id)) {
       co_await ex.send_json(status::ok, protocol::model_json(m));
       co_return;
     }
@@ -369,6 +377,10 @@ asio::awaitable<void> OpenAiRoutes::embeddings(HttpExchange& ex) {
     co_return;
   }
   ex.add_log_field("model", req->model);
+  if (auto st = admit_model(ex, req->model); !st) {
+    co_await send_error(ex, st.error());
+    co_return;
+  }
   engines::CallContext ctx;
   ctx.request_id = random_id("emb-");
   CallTrace trace(ex, opts_.tracer.get(), ctx);
@@ -391,6 +403,7 @@ asio::awaitable<void> OpenAiRoutes::embeddings(HttpExchange& ex) {
     co_return;
   }
   trace.set_result(*result);
+  record_usage(ex, static_cast<uint64_t>(result->prompt_tokens));
   ex.add_log_field("tokens", std::to_string(result->prompt_tokens));
   co_await ex.send_json(
       status::ok, protocol::embedding_response_json(req->model, *result, req->encoding_format));
@@ -405,6 +418,10 @@ asio::awaitable<void> OpenAiRoutes::rerank(HttpExchange& ex) {
     co_return;
   }
   ex.add_log_field("model", req->model);
+  if (auto st = admit_model(ex, req->model); !st) {
+    co_await send_error(ex, st.error());
+    co_return;
+  }
   std::string id = random_id("rerank-");
   ex.add_response_header("x-request-id", id);
   engines::CallContext ctx;
@@ -434,6 +451,7 @@ asio::awaitable<void> OpenAiRoutes::rerank(HttpExchange& ex) {
                                         result->results.size(), req->documents.size())));
     co_return;
   }
+  record_usage(ex, static_cast<uint64_t>(result->prompt_tokens));
   ex.add_log_field("tokens", std::to_string(result->prompt_tokens));
   co_await ex.send_json(status::ok, protocol::rerank_response_json(id, *req, *result));
 }

@@ -209,6 +209,7 @@ HttpClient::open(const Url& url, ClientRequest req) {
   msg.set(http::field::host,
           url.port == (url.tls ? 443 : 80) ? url.host : fmt::format("{}:{}", url.host, url.port));
   msg.set(http::field::user_agent, "smmf/" SMMF_VERSION);
+  for (const auto& [k, v] : opts_.default_headers) msg.set(k, v);
   for (auto& [k, v] : req.headers) msg.set(k, v);
   if (absolute && !proxy->authorization.empty())
     msg.set(http::field::proxy_authorization, proxy->authorization);
@@ -240,6 +241,7 @@ HttpClient::open(const Url& url, ClientRequest req) {
     if (!ec) {
       conn->parser.emplace();
       conn->parser->body_limit(boost::none);
+      conn->parser->header_limit(static_cast<uint32_t>(opts_.max_header_bytes));
       auto [hec, hn] = co_await std::visit(
           [&](auto& s) { return http::async_read_header(s, conn->buffer, *conn->parser, kTuple); },
           conn->stream);

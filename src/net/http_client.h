@@ -47,7 +47,11 @@ struct ClientOptions {
   size_t max_idle_per_host = 64;
   std::chrono::seconds idle_expiry{50};  ///< pooled connections older than this are closed
   size_t max_response_bytes = 64 << 20;  ///< whole-body reads beyond it fail
-  std::string ca_file;                   ///< extra CA bundle; empty = system store only
+  size_t max_sse_event_bytes = 8 << 20;  ///< one streamed event beyond it fails the stream
+  size_t max_header_bytes = 64 << 10;    ///< a larger response header fails the call
+  /// Sent with every request (e.g. the cluster token); a request's own headers override them.
+  std::vector<std::pair<std::string, std::string>> default_headers;
+  std::string ca_file;  ///< extra CA bundle; empty = system store only
   bool verify_tls = true;
   ProxySettings proxy;  ///< none by default; engines for remote providers fill it from the env
 };

@@ -6,6 +6,7 @@
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <array>
@@ -22,6 +23,16 @@ Status write_status(const boost::system::error_code& ec) {
   if (!ec) return {};
   return Error::cancelled("client connection lost: " + ec.message());
 }
+
+Status expired_status() {
+  return Error{ErrorCode::kDeadlineExceeded, "the request timeout passed", {}};
+}
+
+/// Runs one async write on whichever stream the exchange has.
+template <class Fn>
+auto on_stream(HttpExchange::Stream& s, Fn&& fn) {
+  return std::visit([&](auto* stream) { return fn(*stream); }, s);
+}
 }  // namespace
 
 struct HttpExchange::Watch {
@@ -29,8 +40,7 @@ struct HttpExchange::Watch {
   bool active = true;
 };
 
-HttpExchange::HttpExchange(beast::tcp_stream& stream, Request& req,
-                           std::chrono::seconds write_timeout,
+HttpExchange::HttpExchange(Stream stream, Request& req, std::chrono::seconds write_timeout,
                            const std::atomic<bool>* server_stopping)
     : stream_(stream),
       req_(req),
@@ -40,6 +50,34 @@ HttpExchange::HttpExchange(beast::tcp_stream& stream, Request& req,
 
 HttpExchange::~HttpExchange() {
   stop_watch();
+}
+
+beast::tcp_stream& HttpExchange::tcp() {
+  return std::visit([](auto* s) -> beast::tcp_stream& { return beast::get_lowest_layer(*s); },
+                    stream_);
+}
+
+bool HttpExchange::expire() {
+  if (finished_ || expired_) return false;
+  expired_ = true;
+  keep_alive_ = false;
+  stop_watch();
+  if (on_gone_) {
+    auto cb = std::move(on_gone_);
+    on_gone_ = nullptr;
+    cb();
+  }
+  if (status_ == 0) {
+    status_ = static_cast<unsigned>(http::status::gateway_timeout);  // the caller answers it
+    return true;
+  }
+  // A stream already started: there is no way to say so in HTTP; end the connection so the
+  // client sees a truncated response rather than waiting.
+  if (streaming_) {
+    boost::system::error_code ec;
+    tcp().socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+  }
+  return false;
 }
 
 std::string_view HttpExchange::target_path() const {
@@ -77,6 +115,7 @@ void HttpExchange::decorate(Response& res) {
 
 asio::awaitable<Status> HttpExchange::send(Response res) {
   stop_watch();
+  if (expired_) co_return expired_status();
   res.version(req_.version());
   decorate(res);
   res.prepare_payload();
@@ -86,9 +125,11 @@ asio::awaitable<Status> HttpExchange::send(Response res) {
   head.reserve(256);
   wire::append_head(head, res.base());
   std::array<asio::const_buffer, 2> bufs{asio::buffer(head), asio::buffer(res.body())};
-  stream_.expires_after(write_timeout_);
-  auto [ec, n] = co_await asio::async_write(stream_, bufs, kTuple);
-  stream_.expires_never();
+  tcp().expires_after(write_timeout_);
+  auto [ec, n] =
+      co_await on_stream(stream_, [&](auto& s) { return asio::async_write(s, bufs, kTuple); });
+  tcp().expires_never();
+  finished_ = true;
   if (ec) keep_alive_ = false;
   co_return write_status(ec);
 }
@@ -117,6 +158,7 @@ asio::awaitable<Status> HttpExchange::start_stream(http::status status,
   res.set(http::field::cache_control, "no-cache");
   res.set("x-accel-buffering", "no");
   if (add_headers) add_headers(res);
+  if (expired_) co_return expired_status();
   decorate(res);
   res.chunked(true);
   status_ = res.result_int();
@@ -124,49 +166,66 @@ asio::awaitable<Status> HttpExchange::start_stream(http::status status,
   std::string head;
   head.reserve(256);
   wire::append_head(head, res.base());
-  stream_.expires_after(write_timeout_);
-  auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(head), kTuple);
-  stream_.expires_never();
+  tcp().expires_after(write_timeout_);
+  auto [ec, n] = co_await on_stream(
+      stream_, [&](auto& s) { return asio::async_write(s, asio::buffer(head), kTuple); });
+  tcp().expires_never();
   if (ec) keep_alive_ = false;
   co_return write_status(ec);
 }
 
 asio::awaitable<Status> HttpExchange::write_chunk(std::string_view data) {
   if (data.empty()) co_return Status{};
+  if (expired_) co_return expired_status();
   bytes_sent_ += data.size();
-  stream_.expires_after(write_timeout_);
+  tcp().expires_after(write_timeout_);
   std::array<char, 24> size_line;
-  auto [ec, n] = co_await asio::async_write(stream_, wire::chunk(data, size_line), kTuple);
-  stream_.expires_never();
+  auto chunk = wire::chunk(data, size_line);
+  auto [ec, n] =
+      co_await on_stream(stream_, [&](auto& s) { return asio::async_write(s, chunk, kTuple); });
+  tcp().expires_never();
   if (ec) keep_alive_ = false;
   co_return write_status(ec);
 }
 
 asio::awaitable<Status> HttpExchange::end_stream() {
   stop_watch();
-  stream_.expires_after(write_timeout_);
-  auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(wire::kLastChunk), kTuple);
-  stream_.expires_never();
+  if (expired_) co_return expired_status();
+  finished_ = true;
+  tcp().expires_after(write_timeout_);
+  auto [ec, n] = co_await on_stream(
+      stream_, [&](auto& s) { return asio::async_write(s, asio::buffer(wire::kLastChunk), kTuple); });
+  tcp().expires_never();
   if (ec) keep_alive_ = false;
   co_return write_status(ec);
 }
 
 void HttpExchange::watch_disconnect(std::function<void()> on_gone) {
   stop_watch();
+  on_gone_ = std::move(on_gone);
   auto w = std::make_shared<Watch>();
   watch_ = w;
-  auto& sock = stream_.socket();
-  sock.async_wait(
-      asio::ip::tcp::socket::wait_read,
-      asio::bind_cancellation_slot(w->signal.slot(), [w, &sock, cb = std::move(on_gone)](auto ec) {
-        // Runs on the connection's strand; `active` guards the socket's life.
-        if (ec || !w->active) return;
-        w->active = false;
-        char c;
-        ssize_t n = ::recv(sock.native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
-        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) cb();
-        // n > 0: a pipelined request is waiting; stop watching.
-      }));
+  auto& sock = tcp().socket();
+  bool tls = this->tls();
+  sock.async_wait(asio::ip::tcp::socket::wait_read,
+                  asio::bind_cancellation_slot(w->signal.slot(), [w, &sock, tls, this](auto ec) {
+                    // Runs on the connection's strand; `active` guards the socket's and this
+                    // object's life (both are stopped before they go away).
+                    if (ec || !w->active) return;
+                    w->active = false;
+                    unsigned char c = 0;
+                    ssize_t n = ::recv(sock.native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+                    // A TLS client that goes away first sends a close_notify alert (record type
+                    // 21).
+                    bool gone = n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) ||
+                                (tls && n == 1 && c == 21);
+                    if (gone && on_gone_) {
+                      auto cb = std::move(on_gone_);
+                      on_gone_ = nullptr;
+                      cb();
+                    }
+                    // Otherwise a pipelined request is waiting; stop watching.
+                  }));
 }
 
 void HttpExchange::stop_watch() {

@@ -3,6 +3,9 @@
 /// Threading: lives on its connection's strand; handlers call it from their coroutine only.
 /// A handler answers exactly once: either `send` or `start_stream`/`write_chunk`/`end_stream`.
 /// Write errors are returned (the client went away); handlers then stop and return.
+/// The stream is plain TCP or TLS; handlers cannot tell the difference.
+/// Deadline: when the server's request_timeout passes, `expire()` cancels the call (the
+/// `watch_disconnect` callback) and later writes fail; the server answers 504 if nothing was sent.
 #include <boost/json/value.hpp>
 
 #include <atomic>
@@ -11,17 +14,31 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <typeindex>
+#include <unordered_map>
+#include <variant>
 
 #include "common/error.h"
 #include "net/http_types.h"
 
+namespace boost::beast {
+template <class NextLayer>
+class ssl_stream;
+}  // namespace boost::beast
+
 namespace smmf::net {
+
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
 class HttpExchange {
  public:
+  using Stream = std::variant<beast::tcp_stream*, TlsStream*>;
   /// `server_stopping`, when given, turns keep-alive off for responses sent once it is set.
-  HttpExchange(beast::tcp_stream& stream, Request& req, std::chrono::seconds write_timeout,
+  HttpExchange(Stream stream, Request& req, std::chrono::seconds write_timeout,
                const std::atomic<bool>* server_stopping = nullptr);
+  HttpExchange(beast::tcp_stream& stream, Request& req, std::chrono::seconds write_timeout,
+               const std::atomic<bool>* server_stopping = nullptr)
+      : HttpExchange(Stream(&stream), req, write_timeout, server_stopping) {}
   ~HttpExchange();
   HttpExchange(const HttpExchange&) = delete;
   HttpExchange& operator=(const HttpExchange&) = delete;
@@ -58,11 +75,33 @@ class HttpExchange {
   /// Headers added to whatever response is sent (e.g. x-request-id).
   void add_response_header(std::string name, std::string value);
 
+  /// Per-exchange state a middleware leaves for the handler (e.g. the authenticated caller),
+  /// one object per type, owned by the exchange.
+  template <class T>
+  void set_local(std::shared_ptr<T> value) {
+    locals_[std::type_index(typeid(T))] = std::move(value);
+  }
+  template <class T>
+  T* local() const {
+    auto it = locals_.find(std::type_index(typeid(T)));
+    return it == locals_.end() ? nullptr : static_cast<T*>(it->second.get());
+  }
+
+  /// The request deadline passed (called by the server on the connection's strand): cancels
+  /// the call and makes later writes fail. Returns true when no byte of a response was sent,
+  /// so the caller must answer 504 itself (the exchange then counts as answered 504); a started
+  /// stream is cut (the connection closes).
+  bool expire();
+  bool expired() const { return expired_; }
+  bool finished() const { return finished_; }
+
  private:
   void stop_watch();
   void decorate(Response& res);
+  beast::tcp_stream& tcp();
+  bool tls() const { return std::holds_alternative<TlsStream*>(stream_); }
 
-  beast::tcp_stream& stream_;
+  Stream stream_;
   Request& req_;
   std::chrono::seconds write_timeout_;
   const std::atomic<bool>* server_stopping_;
@@ -70,6 +109,10 @@ class HttpExchange {
   size_t bytes_sent_ = 0;
   bool keep_alive_;
   bool streaming_ = false;
+  bool finished_ = false;
+  bool expired_ = false;
+  std::function<void()> on_gone_;
+  std::unordered_map<std::type_index, std::shared_ptr<void>> locals_;
   std::string log_fields_;
   std::vector<std::pair<std::string, std::string>> extra_headers_;
   struct Watch;

@@ -5,26 +5,47 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <fmt/format.h>
+#include <openssl/ssl.h>
+#include <optional>
+#include <variant>
 
 namespace smmf::net {
 namespace {
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 using Clock = std::chrono::steady_clock;
+constexpr std::chrono::seconds kTlsShutdownTimeout{5};
 }  // namespace
 
 struct HttpServer::Connection {
-  explicit Connection(asio::ip::tcp::socket s) : stream(std::move(s)) {}
-  beast::tcp_stream stream;
+  Connection(asio::ip::tcp::socket s, asio::ssl::context* tls) : stream(make(std::move(s), tls)) {}
+  std::variant<beast::tcp_stream, TlsStream> stream;
+  Clock::time_point accepted = Clock::now();
   bool busy = false;     // an exchange is being read or answered (strand-confined)
   bool closing = false;  // stop() asked this connection to end after its exchange
+
+  beast::tcp_stream& tcp() {
+    return std::visit([](auto& s) -> beast::tcp_stream& { return beast::get_lowest_layer(s); },
+                      stream);
+  }
+
+ private:
+  static std::variant<beast::tcp_stream, TlsStream> make(asio::ip::tcp::socket s,
+                                                         asio::ssl::context* tls) {
+    if (!tls)
+      return std::variant<beast::tcp_stream, TlsStream>(std::in_place_index<0>, std::move(s));
+    return std::variant<beast::tcp_stream, TlsStream>(std::in_place_index<1>, std::move(s), *tls);
+  }
 };
 
 HttpServer::HttpServer(asio::io_context& ioc, ServerConfig cfg,
@@ -35,12 +56,34 @@ HttpServer::HttpServer(asio::io_context& ioc, ServerConfig cfg,
       router_(std::move(router)),
       error_body_(std::move(error_body)),
       access_log_(std::move(access_log)),
+      cors_(cfg_.cors_origins),
       acceptor_(asio::make_strand(ioc)) {}
 
 HttpServer::~HttpServer() = default;
 
 Status HttpServer::listen() {
   boost::system::error_code ec;
+  if (!cfg_.tls_cert.empty() || !cfg_.tls_key.empty()) {
+    auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+    ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                     asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                     asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use);
+    ctx->use_certificate_chain_file(cfg_.tls_cert, ec);
+    if (ec)
+      return Error::invalid(
+          fmt::format("cannot load TLS certificate '{}': {}", cfg_.tls_cert, ec.message()),
+          "server.tls_cert");
+    ctx->use_private_key_file(cfg_.tls_key, asio::ssl::context::pem, ec);
+    if (ec)
+      return Error::invalid(
+          fmt::format("cannot load TLS private key '{}': {}", cfg_.tls_key, ec.message()),
+          "server.tls_key");
+    if (SSL_CTX_check_private_key(ctx->native_handle()) != 1)
+      return Error::invalid(fmt::format("TLS private key '{}' does not match certificate '{}'",
+                                        cfg_.tls_key, cfg_.tls_cert),
+                            "server.tls_key");
+    tls_ = std::move(ctx);
+  }
   auto addr = asio::ip::make_address(cfg_.host, ec);
   if (ec) return Error::invalid(fmt::format("invalid listen address '{}'", cfg_.host), "host");
   asio::ip::tcp::endpoint ep(addr, cfg_.port);
@@ -80,44 +123,62 @@ asio::awaitable<void> HttpServer::accept_loop() {
       continue;
     }
     sock.set_option(asio::ip::tcp::no_delay(true), ec);
-    auto conn = std::make_shared<Connection>(std::move(sock));
     size_t n = ++connections_;
-    {
-      std::lock_guard lock(mu_);
-      live_.insert(conn.get());
-    }
-    auto exec = conn->stream.get_executor();
     if (n > cfg_.max_connections) {
+      // Refused at once, before any read, so a flood of idle connections cannot starve the
+      // ones already served: plain HTTP gets a 503, TLS (which would need a handshake) a close.
+      spdlog::warn("connection limit ({}) reached: refusing a connection", cfg_.max_connections);
+      if (tls_) {
+        sock.close(ec);
+        --connections_;
+        continue;
+      }
+      auto conn = std::make_shared<Connection>(std::move(sock), nullptr);
+      {
+        std::lock_guard lock(mu_);
+        live_.insert(conn.get());
+      }
       asio::co_spawn(
-          exec,
+          conn->tcp().get_executor(),
           [this, self, conn]() -> asio::awaitable<void> {
-            spdlog::warn("connection limit ({}) reached: answering 503", cfg_.max_connections);
-            co_await reject(conn->stream, http::status::service_unavailable,
+            auto& plain = std::get<beast::tcp_stream>(conn->stream);
+            co_await reject(plain, http::status::service_unavailable,
                             "the server has too many open connections; retry later");
+            boost::system::error_code cec;
+            plain.socket().shutdown(asio::ip::tcp::socket::shutdown_send, cec);
+            plain.close();
             on_connection_closed(conn.get());
           },
           asio::detached);
       continue;
     }
+    auto conn = std::make_shared<Connection>(std::move(sock), tls_.get());
+    {
+      std::lock_guard lock(mu_);
+      live_.insert(conn.get());
+    }
     // The completion handler holds `conn` so that it outlives its entry in live_.
-    asio::co_spawn(exec, serve(conn), [this, self, conn](std::exception_ptr e) {
-      if (e) {
-        try {
-          std::rethrow_exception(e);
-        } catch (const std::exception& ex) {
-          spdlog::error("connection ended by an exception: {}", ex.what());
-        }
-      }
-      on_connection_closed(conn.get());
-    });
+    asio::co_spawn(conn->tcp().get_executor(), serve(conn),
+                   [this, self, conn](std::exception_ptr e) {
+                     if (e) {
+                       try {
+                         std::rethrow_exception(e);
+                       } catch (const std::exception& ex) {
+                         spdlog::error("connection ended by an exception: {}", ex.what());
+                       }
+                     }
+                     on_connection_closed(conn.get());
+                   });
   }
 }
 
-asio::awaitable<void> HttpServer::reject(beast::tcp_stream& stream, http::status status,
+template <class Stream>
+asio::awaitable<void> HttpServer::reject(Stream& stream, http::status status,
                                          std::string_view message) {
   // Answered before any route ran, so the access log would not see it: log it here, once.
+  auto& tcp = beast::get_lowest_layer(stream);
   boost::system::error_code rec;
-  auto remote = stream.socket().remote_endpoint(rec);
+  auto remote = tcp.socket().remote_endpoint(rec);
   spdlog::info("- - {} {} (from {})", static_cast<unsigned>(status), message,
                rec ? std::string("?") : remote.address().to_string());
   Response res{status, 11};
@@ -126,15 +187,36 @@ asio::awaitable<void> HttpServer::reject(beast::tcp_stream& stream, http::status
   res.keep_alive(false);
   res.body() = boost::json::serialize(error_body_(status, message));
   res.prepare_payload();
-  stream.expires_after(cfg_.write_timeout);
+  tcp.expires_after(cfg_.write_timeout);
   co_await http::async_write(stream, res, kTuple);
-  boost::system::error_code ec;
-  stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
-  stream.close();
+  tcp.expires_never();
 }
 
 asio::awaitable<void> HttpServer::serve(std::shared_ptr<Connection> conn) {
-  auto& stream = conn->stream;
+  auto& tcp = conn->tcp();
+  if (auto* tls = std::get_if<TlsStream>(&conn->stream)) {
+    // The handshake counts against the first request's header timeout.
+    tcp.expires_at(conn->accepted + cfg_.header_timeout);
+    auto [hec] = co_await tls->async_handshake(asio::ssl::stream_base::server, kTuple);
+    if (hec) {
+      spdlog::debug("TLS handshake failed: {}", hec.message());
+    } else {
+      co_await session(conn, *tls);
+      // close_notify, bounded: a peer that neither answers nor closes cannot hold us.
+      tcp.expires_after(std::min<std::chrono::seconds>(cfg_.write_timeout, kTlsShutdownTimeout));
+      co_await tls->async_shutdown(kTuple);
+    }
+  } else {
+    co_await session(conn, std::get<beast::tcp_stream>(conn->stream));
+    boost::system::error_code ec;
+    tcp.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+  }
+  tcp.close();
+}
+
+template <class Stream>
+asio::awaitable<void> HttpServer::session(std::shared_ptr<Connection> conn, Stream& stream) {
+  auto& tcp = conn->tcp();
   beast::flat_buffer buffer;
   bool first = true;
   while (true) {
@@ -142,12 +224,19 @@ asio::awaitable<void> HttpServer::serve(std::shared_ptr<Connection> conn) {
       conn->busy = false;
       if (conn->closing || stopping_) break;
       // Waiting for the next request costs nothing but a socket; the first request of a
-      // connection must start within the header timeout.
-      stream.expires_after(first ? cfg_.header_timeout : cfg_.idle_timeout);
+      // connection must arrive within the header timeout of its accept.
+      if (first)
+        tcp.expires_at(conn->accepted + cfg_.header_timeout);
+      else
+        tcp.expires_after(cfg_.idle_timeout);
       auto [ec, n] = co_await stream.async_read_some(buffer.prepare(8192), kTuple);
       if (ec) break;
       buffer.commit(n);
     }
+    // A whole request (header and body) within header_timeout: of the accept for the first
+    // request, of its first byte for the next ones.
+    Clock::time_point read_deadline =
+        first ? conn->accepted + cfg_.header_timeout : Clock::now() + cfg_.header_timeout;
     first = false;
     conn->busy = true;
 
@@ -156,15 +245,15 @@ asio::awaitable<void> HttpServer::serve(std::shared_ptr<Connection> conn) {
     parser.body_limit(cfg_.max_body_bytes);
     // Our own timer rather than the stream's expiry, which would close the socket and leave no
     // way to answer 408. It runs on the connection's strand and only cancels the read.
-    stream.expires_never();
+    tcp.expires_never();
     // 0 = reading, 1 = read in time, 2 = timed out; shared because a handler already queued
     // when the read finishes may still run.
     auto phase = std::make_shared<int>(0);
-    asio::steady_timer deadline(stream.get_executor(), cfg_.header_timeout);
+    asio::steady_timer deadline(tcp.get_executor(), read_deadline);
     deadline.async_wait([conn, phase](boost::system::error_code tec) {
       if (tec || *phase != 0) return;
       *phase = 2;
-      conn->stream.socket().cancel();
+      conn->tcp().socket().cancel();
     });
     auto [hec, hn] = co_await http::async_read_header(stream, buffer, parser, kTuple);
     if (!hec && parser.get()[http::field::expect] == "100-continue") {
@@ -192,51 +281,92 @@ asio::awaitable<void> HttpServer::serve(std::shared_ptr<Connection> conn) {
         co_await reject(stream, http::status::request_timeout,
                         "the request was not received within the header timeout");
       } else if (ec != http::error::end_of_stream && ec != asio::error::eof &&
-                 ec != asio::error::connection_reset && ec != asio::error::operation_aborted) {
+                 ec != asio::error::connection_reset && ec != asio::error::operation_aborted &&
+                 ec != asio::ssl::error::stream_truncated) {
         co_await reject(stream, http::status::bad_request,
                         fmt::format("malformed HTTP request: {}", ec.message()));
       }
       break;
     }
     Request req = parser.release();
-    co_await handle(conn, req);
+    co_await handle(conn, stream, req);
     if (conn->closing || stopping_) break;
   }
-  boost::system::error_code ec;
-  stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
-  stream.close();
 }
 
-asio::awaitable<void> HttpServer::handle(std::shared_ptr<Connection> conn, Request& req) {
+template <class Stream>
+asio::awaitable<void> HttpServer::handle(std::shared_ptr<Connection> conn, Stream& stream,
+                                         Request& req) {
   auto start = Clock::now();
   ++in_flight_;
-  HttpExchange ex(conn->stream, req, cfg_.write_timeout, &stopping_);
+  HttpExchange ex(&stream, req, cfg_.write_timeout, &stopping_);
+  for (auto& [k, v] : cors_.response_headers(req)) ex.add_response_header(k, v);
   if (stopping_) ex.set_keep_alive(false);
+
+  // The request deadline: cancels the call, and answers 504 when nothing was sent yet. `alive`
+  // because a timer handler already queued when the exchange ends may still run.
+  auto alive = std::make_shared<bool>(true);
+  std::optional<asio::steady_timer> deadline;
+  if (cfg_.request_timeout.count() > 0) {
+    deadline.emplace(stream.get_executor(), cfg_.request_timeout);
+    deadline->async_wait([this, conn, alive, &ex, &stream](boost::system::error_code tec) {
+      if (tec || !*alive) return;
+      spdlog::warn("{} {} passed the request timeout of {}s",
+                   std::string_view(ex.request().method_string()), ex.target_path(),
+                   cfg_.request_timeout.count());
+      if (!ex.expire()) return;
+      Response res{http::status::gateway_timeout, ex.request().version()};
+      res.set(http::field::content_type, "application/json");
+      res.set(http::field::server, "smmf/" SMMF_VERSION);
+      for (auto& [k, v] : cors_.response_headers(ex.request())) res.set(k, v);
+      res.keep_alive(false);
+      res.body() = boost::json::serialize(
+          error_body_(http::status::gateway_timeout,
+                      fmt::format("the request was not answered within the request timeout of {}s",
+                                  cfg_.request_timeout.count())));
+      res.prepare_payload();
+      // `conn` keeps the stream alive for the write; the handler's own answer is dropped.
+      asio::co_spawn(
+          stream.get_executor(),
+          [this, conn, &stream, res = std::move(res)]() mutable -> asio::awaitable<void> {
+            beast::get_lowest_layer(stream).expires_after(cfg_.write_timeout);
+            co_await http::async_write(stream, res, kTuple);
+          },
+          asio::detached);
+    });
+  }
+
   std::string error;
   try {
     const Handler* h = nullptr;
-    switch (router_->find(req.method(), ex.target_path(), h)) {
-      case Router::Match::kFound:
-        co_await (*h)(ex);
-        break;
-      case Router::Match::kNoPath:
-        co_await ex.send_json(
-            http::status::not_found,
-            error_body_(http::status::not_found,
-                        fmt::format("no route for {} {}", std::string_view(req.method_string()),
-                                    ex.target_path())));
-        break;
-      case Router::Match::kNoMethod:
-        co_await ex.send_json(
-            http::status::method_not_allowed,
-            error_body_(http::status::method_not_allowed,
-                        fmt::format("method {} is not allowed on {}",
-                                    std::string_view(req.method_string()), ex.target_path())));
-        break;
+    if (cors_.enabled() && Cors::is_preflight(req)) {
+      co_await ex.send(cors_.preflight(req));
+    } else {
+      switch (router_->find(req.method(), ex.target_path(), h)) {
+        case Router::Match::kFound:
+          co_await router_->call(*h, ex, 0);
+          break;
+        case Router::Match::kNoPath:
+          co_await ex.send_json(
+              http::status::not_found,
+              error_body_(http::status::not_found,
+                          fmt::format("no route for {} {}", std::string_view(req.method_string()),
+                                      ex.target_path())));
+          break;
+        case Router::Match::kNoMethod:
+          co_await ex.send_json(
+              http::status::method_not_allowed,
+              error_body_(http::status::method_not_allowed,
+                          fmt::format("method {} is not allowed on {}",
+                                      std::string_view(req.method_string()), ex.target_path())));
+          break;
+      }
     }
   } catch (const std::exception& e) {
     error = e.what();
   }
+  *alive = false;
+  if (deadline) deadline->cancel();
   if (!error.empty()) {
     spdlog::error("unhandled exception in {} {}: {}", std::string_view(req.method_string()),
                   ex.target_path(), error);
@@ -295,11 +425,11 @@ void HttpServer::stop(std::function<void()> on_stopped) {
     auto close_if = [this, self](bool only_idle) {
       std::lock_guard lock(mu_);
       for (Connection* c : live_) {
-        asio::post(c->stream.get_executor(), [this, self, c, only_idle] {
+        asio::post(c->tcp().get_executor(), [this, self, c, only_idle] {
           std::lock_guard inner(mu_);
           if (!live_.contains(c)) return;
           c->closing = true;
-          if (!only_idle || !c->busy) c->stream.cancel();
+          if (!only_idle || !c->busy) c->tcp().cancel();
         });
       }
     };

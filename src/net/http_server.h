@@ -2,9 +2,13 @@
 /// HTTP/1.1 server on Boost.Beast with C++20 coroutines.
 /// Threading: runs on the io_context it is given (run by N threads by the caller); each
 /// connection is a coroutine on its own strand. Handlers must not block.
-/// Limits: body (413), header (431), header/body read timeout (408 then close), keep-alive idle
-/// timeout, write timeout, max connections (503). Errors the server itself answers use
-/// `error_body` so the caller decides their shape (the gateway uses OpenAI's).
+/// Plain HTTP, or HTTPS only when ServerConfig has tls_cert/tls_key (one session template serves
+/// both streams). CORS preflights are answered here, before routing (net/cors.h).
+/// Limits: body (413), header (431), header/body read timeout counted from the connection's
+/// accept for its first request (408 then close: a slowloris client cannot hold a connection
+/// longer), keep-alive idle timeout, write timeout, request timeout (504, or a cut stream),
+/// max connections (503 and close at once; TLS: closed at once). Errors the server itself
+/// answers use `error_body` so the caller decides their shape (the gateway uses OpenAI's).
 /// Shutdown: stop() closes the listener and idle connections at once, lets in-flight exchanges
 /// finish until the grace deadline, then closes everything; `on_stopped` fires once when no
 /// connection remains.
@@ -19,7 +23,12 @@
 #include <set>
 
 #include "common/config.h"
+#include "net/cors.h"
 #include "net/router.h"
+
+namespace boost::asio::ssl {
+class context;
+}  // namespace boost::asio::ssl
 
 namespace smmf::net {
 
@@ -33,10 +42,13 @@ class HttpServer : public std::enable_shared_from_this<HttpServer> {
              ErrorBody error_body, AccessLog access_log = {});
   ~HttpServer();
 
-  /// Binds and listens; port 0 picks a free port (see port()).
+  /// Loads the TLS certificate and key (if configured), binds and listens; port 0 picks a free
+  /// port (see port()).
   Status listen();
   void start();
   uint16_t port() const { return port_; }
+  /// "https" when TLS is on, else "http".
+  std::string_view scheme() const { return tls_ ? "https" : "http"; }
   /// Graceful stop; safe from any thread; `on_stopped` runs on an I/O thread.
   void stop(std::function<void()> on_stopped = {});
   size_t connections() const { return connections_.load(); }
@@ -46,9 +58,13 @@ class HttpServer : public std::enable_shared_from_this<HttpServer> {
   struct Connection;
   asio::awaitable<void> accept_loop();
   asio::awaitable<void> serve(std::shared_ptr<Connection> conn);
-  asio::awaitable<void> handle(std::shared_ptr<Connection> conn, Request& req);
-  asio::awaitable<void> reject(beast::tcp_stream& stream, http::status status,
-                               std::string_view message);
+  template <class Stream>
+  asio::awaitable<void> session(std::shared_ptr<Connection> conn, Stream& stream);
+  template <class Stream>
+  asio::awaitable<void> handle(std::shared_ptr<Connection> conn, Stream& stream, Request& req);
+  /// Answers an error by itself and ends the connection (Connection: close).
+  template <class Stream>
+  asio::awaitable<void> reject(Stream& stream, http::status status, std::string_view message);
   void on_connection_closed(Connection* c);
 
   asio::io_context& ioc_;
@@ -56,6 +72,8 @@ class HttpServer : public std::enable_shared_from_this<HttpServer> {
   std::shared_ptr<const Router> router_;
   ErrorBody error_body_;
   AccessLog access_log_;
+  Cors cors_;
+  std::unique_ptr<asio::ssl::context> tls_;
   asio::ip::tcp::acceptor acceptor_;
   uint16_t port_ = 0;
   std::atomic<size_t> connections_{0};

@@ -15,6 +15,20 @@ void Router::add_prefix(http::verb method, std::string prefix, Handler h) {
   });
 }
 
+void Router::use(Middleware m) {
+  middleware_.push_back(std::move(m));
+}
+
+asio::awaitable<void> Router::call(const Handler& h, HttpExchange& ex, size_t layer) const {
+  if (layer >= middleware_.size()) {
+    co_await h(ex);
+    co_return;
+  }
+  // A named local: GCC 12 mishandles temporaries inside co_await expressions.
+  Handler next = [this, &h, layer](HttpExchange& e) { return call(h, e, layer + 1); };
+  co_await middleware_[layer](ex, next);
+}
+
 Router::Match Router::find(http::verb method, std::string_view path, const Handler*& h) const {
   bool path_known = false;
   for (auto it = exact_.lower_bound(std::pair<std::string, http::verb>(path, http::verb{}));

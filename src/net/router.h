@@ -3,7 +3,8 @@
 /// prefix route (for "/api/models/{name}" style paths). Unknown path: 404; known path with
 /// another method: 405. When two rooms add the same route, the first added wins (so a
 /// composition root decides precedence by install order). Built before the server starts, then
-/// read-only (thread-safe to share).
+/// read-only (thread-safe to share). Middleware (auth, limits) wraps every matched handler, the
+/// first added outermost; a middleware answers by itself or calls `next`.
 #include <functional>
 #include <map>
 #include <string>
@@ -14,17 +15,22 @@
 namespace smmf::net {
 
 using Handler = std::function<asio::awaitable<void>(HttpExchange&)>;
+using Middleware = std::function<asio::awaitable<void>(HttpExchange&, const Handler& next)>;
 
 class Router {
  public:
   void add(http::verb method, std::string path, Handler h);
   void add_prefix(http::verb method, std::string prefix, Handler h);
+  void use(Middleware m);
 
   enum class Match { kFound, kNoPath, kNoMethod };
   /// Finds the handler for a request; `h` is set when kFound.
   Match find(http::verb method, std::string_view path, const Handler*& h) const;
+  /// Runs `h` (found by find()) through the middleware.
+  asio::awaitable<void> call(const Handler& h, HttpExchange& ex, size_t layer = 0) const;
 
  private:
+  std::vector<Middleware> middleware_;
   std::map<std::pair<std::string, http::verb>, Handler, std::less<>> exact_;
   std::vector<std::tuple<std::string, http::verb, Handler>> prefixes_;  // longest first
 };

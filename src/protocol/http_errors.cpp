@@ -66,6 +66,10 @@ boost::json::object error_body(status s, std::string_view message) {
     case status::request_timeout:
       code = "request_timeout";
       break;
+    case status::gateway_timeout:
+      type = "timeout_error";
+      code = "request_timeout";
+      break;
     case status::service_unavailable:
       type = "service_unavailable_error";
       code = "unavailable";

@@ -104,7 +104,7 @@ asio::awaitable<Result<GenerationResult>> OpenAiEngine::generate(std::string tar
   GenerationResult result;
   bool got_usage = false;
   size_t out_bytes = 0;
-  protocol::SseParser parser;
+  protocol::SseParser parser(client_->options().max_sse_event_bytes);
   std::vector<protocol::SseEvent> events;
   std::vector<protocol::Delta> deltas;
   bool done = false;

@@ -51,8 +51,8 @@ export async function spawnSmmf(args, { name = args.slice(0, 2).join(' '), timeo
   srv.name = name;
   srv.frozen = false;
   try {
-    const line = await srv.waitForLine(/listening on http:\/\/[^\s:]+:\d+/, { timeoutMs });
-    srv.port = Number(line.match(/listening on http:\/\/[^\s]+:(\d+)/)[1]);
+    const line = await srv.waitForLine(/listening on https?:\/\/[^\s:]+:\d+/, { timeoutMs });
+    srv.port = Number(line.match(/listening on https?:\/\/[^\s]+:(\d+)/)[1]);
     assert.ok(srv.port > 0, `bad port in: ${line}`);
   } catch (e) {
     srv.kill();

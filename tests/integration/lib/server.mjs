@@ -106,7 +106,7 @@ export class Server {
   }
 
   get pid() { return this.child.pid; }
-  get base() { return `http://127.0.0.1:${this.port}`; }
+  get base() { return `${this.scheme || 'http'}://127.0.0.1:${this.port}`; }
   url(p) { return this.base + p; }
   log() { return this.lines.join('\n'); }
 
@@ -198,8 +198,9 @@ export async function startServer({ args = [], config, env = {}, timeoutMs = 600
   live.add(child);
   const srv = new Server(child, full);
   try {
-    const line = await srv.waitForLine(/listening on http:\/\/[^\s:]+:\d+/, { timeoutMs });
-    srv.port = Number(line.match(/listening on http:\/\/[^\s]+:(\d+)/)[1]);
+    const line = await srv.waitForLine(/listening on https?:\/\/[^\s:]+:\d+/, { timeoutMs });
+    srv.port = Number(line.match(/listening on https?:\/\/[^\s]+:(\d+)/)[1]);
+    srv.scheme = line.match(/listening on (https?):/)[1];
     assert.ok(srv.port > 0, `bad port in: ${line}`);
     if (waitReady) {
       // Both: the log says every model runs, and /healthz agrees (startup.test.mjs checks that
