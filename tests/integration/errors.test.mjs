@@ -75,14 +75,16 @@ describe('validation on the default server', () => {
     });
   }
 
-  // Unsupported features are rejected with 400, never silently ignored.
+  // Unsupported features and bad constraints are rejected with 400, never silently ignored.
   const unsupported = [
     ['tools', { tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'object' } } }] }, 'tools'],
     ['tool_choice', { tool_choice: 'auto' }, 'tool_choice'],
     ['functions', { functions: [{ name: 'f', parameters: {} }] }, 'functions'],
     ['logprobs', { logprobs: true }, 'logprobs'],
-    ['response_format json_object', { response_format: { type: 'json_object' } }, 'response_format'],
-    ['response_format json_schema', { response_format: { type: 'json_schema', json_schema: { name: 'x', schema: {} } } }, 'response_format'],
+    ['response_format of an unknown type', { response_format: { type: 'xml' } }, 'response_format'],
+    ['response_format json_schema without a schema', { response_format: { type: 'json_schema', json_schema: { name: 'x' } } }, 'response_format'],
+    ['response_format json_schema the engine cannot compile', { response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { type: 'no-such-type' } } } }, 'response_format'],
+    ['grammar that does not parse', { grammar: 'root ::= (' }, 'grammar'],
   ];
   for (const [name, extra, param] of unsupported) {
     test(`400 unsupported feature: ${name}`, async () => {

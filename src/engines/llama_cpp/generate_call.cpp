@@ -1,5 +1,7 @@
 #include "engines/llama_cpp/generate_call.h"
 
+#include "engines/llama_cpp/grammar.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -95,6 +97,9 @@ asio::awaitable<Result<protocol::GenerationResult>> run_generation(
     co_return result;
   }
 
+  auto grammar = grammar_for(gen, runtime.tokenizer().vocab());
+  if (!grammar) co_return grammar.error();
+
   auto call = std::make_shared<GenCall>(ctx.cancel);
   std::vector<GenJob> jobs;
   jobs.reserve(static_cast<size_t>(total));
@@ -102,8 +107,9 @@ asio::awaitable<Result<protocol::GenerationResult>> run_generation(
     for (int i = 0; i < n; ++i) {
       auto sampling = resolve_sampling(gen.sampling, params.seed, i, runtime.vocab_size());
       if (!sampling) co_return sampling.error();
+      sampling->grammar = *grammar;
       jobs.push_back(GenJob{call, prompts[p], static_cast<int>(p) * n + i, std::move(*sampling),
-                            max_tokens, gen.stop});
+                            max_tokens, gen.stop, gen.priority});
     }
   }
   if (auto st = loop.submit(std::move(jobs)); !st) co_return st.error();

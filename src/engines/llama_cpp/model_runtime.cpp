@@ -128,6 +128,9 @@ Status ModelRuntime::open() {
                      params_.chat_template);
   vocab_size_ = llama_vocab_n_tokens(tokenizer_->vocab());
   embedding_size_ = llama_model_n_embd_out(model_.get());
+  if (params_.type == protocol::ModelType::kReranker) {
+    if (const char* t = llama_model_chat_template(model_.get(), "rerank")) rerank_template_ = t;
+  }
 
   auto ctx = create_context();
   if (!ctx) return ctx.error();

@@ -4,6 +4,8 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <charconv>
+
 #include "engines/remote/remote_params.h"
 #include "protocol/openai_client_json.h"
 #include "protocol/sse.h"
@@ -11,6 +13,23 @@
 namespace smmf::engines::openai_compat {
 namespace json = boost::json;
 using protocol::GenerationResult;
+
+namespace {
+
+// Keeps an upstream's Retry-After (seconds form; an HTTP date is ignored) on its error, so that
+// the gateway passes the hint on.
+Error with_retry_after(Error e, const net::http::fields& headers) {
+  auto it = headers.find(net::http::field::retry_after);
+  if (it != headers.end()) {
+    int s = 0;
+    auto v = it->value();
+    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), s);
+    if (ec == std::errc() && end == v.data() + v.size() && s > 0) e.retry_after_s = s;
+  }
+  return e;
+}
+
+}  // namespace
 
 OpenAiEngine::OpenAiEngine(std::shared_ptr<net::HttpClient> client, OpenAiEngineOptions opts)
     : client_(std::move(client)), opts_(std::move(opts)) {}
@@ -72,7 +91,8 @@ asio::awaitable<Result<GenerationResult>> OpenAiEngine::generate(std::string tar
   if (stream.status() != 200) {
     auto err_body = co_await stream.read_all();
     std::string text = err_body ? std::move(*err_body) : std::string();
-    co_return remote::upstream_failure(stream.status(), text, upstream, opts_.api_key);
+    co_return with_retry_after(
+        remote::upstream_failure(stream.status(), text, upstream, opts_.api_key), stream.headers());
   }
 
   if (!sink) {
@@ -152,7 +172,9 @@ asio::awaitable<Result<protocol::EmbeddingResult>> OpenAiEngine::embed(
   auto res = co_await client_->send(opts_.base, make_request("/embeddings", std::move(body), ctx));
   if (!res) co_return res.error().error;
   if (res->status != 200)
-    co_return remote::upstream_failure(res->status, res->body, opts_.base.origin(), opts_.api_key);
+    co_return with_retry_after(
+        remote::upstream_failure(res->status, res->body, opts_.base.origin(), opts_.api_key),
+        res->headers);
   boost::system::error_code ec;
   auto v = json::parse(res->body, ec);
   if (ec)
