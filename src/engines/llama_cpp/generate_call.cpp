@@ -1,10 +1,10 @@
 #include "engines/llama_cpp/generate_call.h"
 
-#include "engines/llama_cpp/grammar.h"
-
 #include <fmt/format.h>
 
 #include <algorithm>
+
+#include "engines/llama_cpp/grammar.h"
 
 namespace smmf::engines::llama_cpp {
 namespace {

@@ -316,16 +316,16 @@ void InferenceLoop::on_token(Slot& slot, llama_token token) {
 void InferenceLoop::finish(Slot& slot, protocol::FinishReason reason, std::string text) {
   emit(slot.job.call,
        GenEvent{slot.job.index, std::move(text), reason, {}, slot.n_generated, slot.n_cached});
-  release(slot);
+  release(slot, true);
 }
 
 void InferenceLoop::fail(Slot& slot, Error error) {
   emit(slot.job.call,
        GenEvent{slot.job.index, {}, {}, std::move(error), slot.n_generated, slot.n_cached});
-  release(slot);
+  release(slot, false);
 }
 
-void InferenceLoop::release(Slot& slot) {
+void InferenceLoop::release(Slot& slot, bool completed) {
   slot.phase = Phase::kIdle;
   slot.job = GenJob{};
   slot.sampler = Sampler{};
@@ -336,7 +336,8 @@ void InferenceLoop::release(Slot& slot) {
   const std::chrono::duration<double> took = std::chrono::steady_clock::now() - slot.started;
   std::lock_guard lock(mutex_);
   ++free_slots_;
-  service_time_.record(took.count());
+  // Failed and cancelled jobs say nothing about how long a request takes.
+  if (completed) service_time_.record(took.count());
 }
 
 void InferenceLoop::fail_active(const Error& error, bool only_in_batch) {

@@ -89,7 +89,7 @@ class InferenceLoop {
   void on_token(Slot& slot, llama_token token);
   void finish(Slot& slot, protocol::FinishReason reason, std::string text);
   void fail(Slot& slot, Error error);
-  void release(Slot& slot);
+  void release(Slot& slot, bool completed);  ///< completed: its time counts for Retry-After
   /// Fails the slots whose KV state is now unknown (all active ones if `only_in_batch` is false).
   void fail_active(const Error& error, bool only_in_batch);
   void fail_job(GenJob& job, const Error& error);
@@ -115,7 +115,7 @@ class InferenceLoop {
   std::mutex mutex_;  ///< guards the members below
   std::condition_variable wake_;
   std::deque<GenJob> queue_;  ///< by priority, then arrival
-  ServiceTime service_time_;  ///< per job, admission to end
+  ServiceTime service_time_;  ///< per completed job, admission to end
   int free_slots_ = 0;        ///< idle slots not yet promised to queued jobs
   bool stopping_ = false;
 };
