@@ -225,9 +225,9 @@ describe('priority queue (parallel = 1, max_queue = 4)', () => {
       callJson(srv, '/v1/chat/completions', { ...CHAT, max_tokens: 2, priority })
         .then((r) => { order.push(name); return r; });
     const low = call('low', 0);
-    await sleep(300);  // generous: both must be waiting before the slot frees
+    await sleep(500);  // generous: both must be waiting before the slot frees
     const high = call('high', 10);
-    await sleep(300);
+    await sleep(500);
     const stillRunning = (await it.next()).done === false;
     ac.abort();
     await it.return?.().catch(() => {});
