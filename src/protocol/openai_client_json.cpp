@@ -160,6 +160,7 @@ json::object embedding_request_json(const EmbeddingRequest& r, std::string_view 
   json::object o{{"model", model}, {"input", std::move(input)}, {"encoding_format", "base64"}};
   if (r.dimensions) o["dimensions"] = *r.dimensions;
   if (!r.user.empty()) o["user"] = r.user;
+  if (r.priority != 0) o["priority"] = r.priority;
   return o;
 }
 

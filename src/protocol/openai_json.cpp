@@ -337,6 +337,7 @@ Result<EmbeddingRequest> parse_embedding_request(const json::value& body,
   }
   if (auto v = r.integer("dimensions", 1, 1 << 20)) req.dimensions = static_cast<int>(*v);
   if (auto v = r.string("user")) req.user = *v;
+  if (auto v = r.integer("priority", INT32_MIN, INT32_MAX)) req.priority = static_cast<int>(*v);
   if (r.error()) return *r.error();
   auto inputs = string_or_strings(r.find("input"), "input", limits.max_inputs);
   if (!inputs) return inputs.error();

@@ -79,6 +79,7 @@ struct EmbeddingRequest {
   EncodingFormat encoding_format = EncodingFormat::kFloat;
   std::optional<int> dimensions;
   std::string user;
+  int priority = 0;  ///< queue order when the model is busy: higher first, FIFO within one
 };
 
 enum class FinishReason { kStop, kLength };

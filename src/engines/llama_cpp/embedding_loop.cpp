@@ -26,7 +26,7 @@ EmbeddingLoop::EmbeddingLoop(ContextPtr ctx, int max_queue)
       batch_(n_batch_) {}
 
 Status EmbeddingLoop::submit(std::shared_ptr<EmbedCall> call,
-                             std::vector<std::vector<llama_token>> inputs) {
+                             std::vector<std::vector<llama_token>> inputs, int priority) {
   std::lock_guard lock(mutex_);
   if (stopping_) return Error::unavailable("the model is being unloaded");
   if (queue_.size() >= static_cast<size_t>(max_queue_)) {
@@ -36,7 +36,10 @@ Status EmbeddingLoop::submit(std::shared_ptr<EmbedCall> call,
                     queue_.size(), max_queue_),
         step_time_.retry_after(queue_.size() + 1, 1));
   }
-  queue_.push_back(Pending{std::move(call), std::move(inputs), 0});
+  // After every call of the same or a higher priority (also one whose inputs are partly taken).
+  auto at = std::find_if(queue_.begin(), queue_.end(),
+                         [&](const Pending& p) { return p.priority < priority; });
+  queue_.insert(at, Pending{std::move(call), std::move(inputs), 0, priority});
   wake_.notify_one();
   return {};
 }

@@ -55,8 +55,9 @@ class EmbeddingLoop {
   int embedding_size() const { return n_embd_; }
 
   /// Queues every input of one call (inputs[i] gets index i); each is non-empty and at most
-  /// max_input_tokens() long.
-  Status submit(std::shared_ptr<EmbedCall> call, std::vector<std::vector<llama_token>> inputs);
+  /// max_input_tokens() long. Calls are served by priority (higher first), FIFO within one.
+  Status submit(std::shared_ptr<EmbedCall> call, std::vector<std::vector<llama_token>> inputs,
+                int priority);
   /// Queued calls fail with kUnavailable; run() returns after the current step.
   void stop();
   void run();
@@ -66,6 +67,7 @@ class EmbeddingLoop {
     std::shared_ptr<EmbedCall> call;
     std::vector<std::vector<llama_token>> inputs;
     size_t next = 0;  ///< first input not yet taken
+    int priority = 0;
   };
   struct Taken {
     std::shared_ptr<EmbedCall> call;

@@ -187,7 +187,7 @@ asio::awaitable<Result<protocol::EmbeddingResult>> LlamaEngine::embed(
     result.prompt_tokens += static_cast<int>(tokens.size());
     inputs.push_back(std::move(tokens));
   }
-  auto pooled = co_await run_pooled(loop, std::move(inputs), ctx);
+  auto pooled = co_await run_pooled(loop, std::move(inputs), req.priority, ctx);
   if (!pooled) co_return pooled.error();
   result.embeddings = std::move(*pooled);
   for (auto& e : result.embeddings) truncate_normalize(e, dims);

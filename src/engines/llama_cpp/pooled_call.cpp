@@ -11,10 +11,11 @@ struct AbandonOnExit {
 }  // namespace
 
 asio::awaitable<Result<std::vector<std::vector<float>>>> run_pooled(
-    EmbeddingLoop& loop, std::vector<std::vector<llama_token>> inputs, const CallContext& ctx) {
+    EmbeddingLoop& loop, std::vector<std::vector<llama_token>> inputs, int priority,
+    const CallContext& ctx) {
   const size_t n = inputs.size();
   auto call = std::make_shared<EmbedCall>(ctx.cancel);
-  if (auto st = loop.submit(call, std::move(inputs)); !st) co_return st.error();
+  if (auto st = loop.submit(call, std::move(inputs), priority); !st) co_return st.error();
   AbandonOnExit guard{call};
 
   std::vector<std::vector<float>> out(n);

@@ -15,6 +15,7 @@ namespace smmf::engines::llama_cpp {
 /// Errors: the loop's (kResourceExhausted with retry_after_s, kUnavailable), kCancelled,
 /// kInternal for a failed decode.
 asio::awaitable<Result<std::vector<std::vector<float>>>> run_pooled(
-    EmbeddingLoop& loop, std::vector<std::vector<llama_token>> inputs, const CallContext& ctx);
+    EmbeddingLoop& loop, std::vector<std::vector<llama_token>> inputs, int priority,
+    const CallContext& ctx);
 
 }  // namespace smmf::engines::llama_cpp

@@ -65,7 +65,7 @@ asio::awaitable<Result<protocol::RerankResult>> run_rerank(ModelRuntime& runtime
     result.prompt_tokens += static_cast<int>(tokens.size());
     inputs.push_back(std::move(tokens));
   }
-  auto pooled = co_await run_pooled(loop, std::move(inputs), ctx);
+  auto pooled = co_await run_pooled(loop, std::move(inputs), 0, ctx);
   if (!pooled) co_return pooled.error();
   result.results.reserve(pooled->size());
   for (size_t i = 0; i < pooled->size(); ++i) {

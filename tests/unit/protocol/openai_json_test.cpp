@@ -166,6 +166,12 @@ TEST(ChatRequest, ResponseFormatGrammarAndPriority) {
   EXPECT_EQ(o->gen.response_format.type, ResponseFormat::Type::kJsonObject);
   EXPECT_EQ(o->gen.priority, 0);
 
+  auto e = parse_embedding_request(*parse_json(R"({"model":"m","input":"x","priority":4})"));
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->priority, 4);
+  EXPECT_FALSE(
+      parse_embedding_request(*parse_json(R"({"model":"m","input":"x","priority":"hi"})")));
+
   auto g = parse_completion_request(
       *parse_json(R"({"model":"m","prompt":"x","grammar":"root ::= [a-z]+"})"));
   ASSERT_TRUE(g);
