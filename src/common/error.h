@@ -31,8 +31,10 @@ std::string_view to_string(ErrorCode code);
 struct Error {
   ErrorCode code = ErrorCode::kInternal;
   std::string message;
-  std::string param;    ///< e.g. "messages[0].role"; empty when no single parameter is at fault
-  int http_status = 0;  ///< an upstream's HTTP status to pass through; 0 = from `code`
+  std::string param;      ///< e.g. "messages[0].role"; empty when no single parameter is at fault
+  int http_status = 0;    ///< an upstream's HTTP status to pass through; 0 = from `code`
+  int retry_after_s = 0;  ///< kResourceExhausted: seconds after which a retry may succeed (HTTP
+                          ///< Retry-After); 0 = no estimate
 
   static Error invalid(std::string message, std::string param = {}) {
     return {ErrorCode::kInvalidArgument, std::move(message), std::move(param)};
@@ -49,8 +51,8 @@ struct Error {
   static Error cancelled(std::string message = "cancelled") {
     return {ErrorCode::kCancelled, std::move(message), {}};
   }
-  static Error exhausted(std::string message) {
-    return {ErrorCode::kResourceExhausted, std::move(message), {}};
+  static Error exhausted(std::string message, int retry_after_s = 0) {
+    return {ErrorCode::kResourceExhausted, std::move(message), {}, 0, retry_after_s};
   }
   static Error unsupported(std::string message, std::string param = {}) {
     return {ErrorCode::kUnsupported, std::move(message), std::move(param)};

@@ -1,5 +1,7 @@
 #include "protocol/openai_client_json.h"
 
+#include "protocol/response_format_json.h"
+
 #include <fmt/format.h>
 #include <boost/json/parse.hpp>
 
@@ -38,6 +40,10 @@ void put_generation(json::object& o, const GenerationParams& g, bool stream,
     o["stop"] = std::move(stop);
   }
   if (g.n != 1) o["n"] = g.n;
+  if (g.response_format.type != ResponseFormat::Type::kText)
+    o["response_format"] = response_format_json(g.response_format);
+  if (!g.grammar.empty()) o["grammar"] = g.grammar;
+  if (g.priority != 0) o["priority"] = g.priority;  // vLLM and SMMF; others ignore it
   if (!g.user.empty() && keep(F::kUser)) o["user"] = g.user;
   if (stream) {
     o["stream"] = true;
@@ -161,6 +167,7 @@ json::object embedding_request_json(const EmbeddingRequest& r, std::string_view 
   json::object o{{"model", model}, {"input", std::move(input)}, {"encoding_format", "base64"}};
   if (r.dimensions) o["dimensions"] = *r.dimensions;
   if (!r.user.empty()) o["user"] = r.user;
+  if (r.priority != 0) o["priority"] = r.priority;
   return o;
 }
 

@@ -1,5 +1,7 @@
 #include "protocol/openai_json.h"
 
+#include "protocol/response_format_json.h"
+
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -186,13 +188,16 @@ void read_generation(FieldReader& r, const json::object& obj, const ParseLimits&
   if (auto v = r.boolean("logprobs"); v && *v)
     r.fail("logprobs", "is not supported by this server");
   if (const json::value* rf = r.find("response_format"); rf && !r.failed()) {
-    const json::value* type = rf->is_object() ? rf->get_object().if_contains("type") : nullptr;
-    if (!type || !type->is_string())
-      r.fail("response_format", "must be an object with a 'type'");
-    else if (type->get_string() != "text")
-      r.fail("response_format", fmt::format("type '{}' is not supported by this server",
-                                            std::string_view(type->get_string())));
+    auto f = parse_response_format(*rf);
+    if (f)
+      g.response_format = std::move(*f);
+    else
+      r.fail_with(f.error());
   }
+  if (auto v = r.string("grammar")) g.grammar = *v;
+  if (!g.grammar.empty() && g.response_format.type != ResponseFormat::Type::kText)
+    r.fail("grammar", "cannot be combined with a JSON response_format");
+  if (auto v = r.integer("priority", INT32_MIN, INT32_MAX)) g.priority = static_cast<int>(*v);
 }
 
 Result<std::string> message_content(const json::value* content, const std::string& param) {
@@ -332,6 +337,7 @@ Result<EmbeddingRequest> parse_embedding_request(const json::value& body,
   }
   if (auto v = r.integer("dimensions", 1, 1 << 20)) req.dimensions = static_cast<int>(*v);
   if (auto v = r.string("user")) req.user = *v;
+  if (auto v = r.integer("priority", INT32_MIN, INT32_MAX)) req.priority = static_cast<int>(*v);
   if (r.error()) return *r.error();
   auto inputs = string_or_strings(r.find("input"), "input", limits.max_inputs);
   if (!inputs) return inputs.error();

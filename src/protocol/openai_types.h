@@ -34,6 +34,16 @@ struct SamplingParams {
   std::vector<std::pair<int32_t, float>> logit_bias;  ///< token id -> bias
 };
 
+/// OpenAI's response_format. For kJsonSchema, `schema` is the JSON Schema as JSON text (kept
+/// as text: engines compile it to their own constraint, e.g. a llama.cpp grammar).
+struct ResponseFormat {
+  enum class Type { kText, kJsonObject, kJsonSchema };
+  Type type = Type::kText;
+  std::string name;    ///< json_schema.name
+  std::string schema;  ///< json_schema.schema, serialized; empty for kText / kJsonObject
+  bool strict = false;
+};
+
 /// What every generating request shares.
 struct GenerationParams {
   std::optional<int> max_tokens;  ///< max_tokens or max_completion_tokens
@@ -43,6 +53,9 @@ struct GenerationParams {
   bool stream = false;
   bool include_usage = false;  ///< stream_options.include_usage
   std::string user;
+  ResponseFormat response_format;
+  std::string grammar;  ///< raw GBNF (llama-server's extension); exclusive with a JSON format
+  int priority = 0;     ///< queue order when the model is busy: higher first, FIFO within one
 };
 
 struct ChatRequest {
@@ -66,6 +79,7 @@ struct EmbeddingRequest {
   EncodingFormat encoding_format = EncodingFormat::kFloat;
   std::optional<int> dimensions;
   std::string user;
+  int priority = 0;  ///< queue order when the model is busy: higher first, FIFO within one
 };
 
 enum class FinishReason { kStop, kLength };

@@ -48,6 +48,7 @@ void WorkerRoutes::install(net::Router& router) {
 
 asio::awaitable<void> WorkerRoutes::fail(net::HttpExchange& ex, const Error& e) {
   ex.add_log_field("error", fmt::format("\"{}\"", e.message));
+  if (e.retry_after_s > 0) ex.add_response_header("retry-after", std::to_string(e.retry_after_s));
   co_await ex.send_json(protocol::error_status(e), protocol::error_body(e));
 }
 

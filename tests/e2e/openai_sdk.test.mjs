@@ -136,12 +136,29 @@ test('unknown model -> NotFoundError (404)', async () => {
                        (e) => e instanceof OpenAI.NotFoundError && e.status === 404);
 });
 
+test('response_format json_schema: the SDK gets JSON that follows the schema', async () => {
+  const schema = {
+    type: 'object', additionalProperties: false, required: ['name', 'age'],
+    properties: { name: { type: 'string', maxLength: 12 }, age: { type: 'integer', minimum: 0, maximum: 150 } },
+  };
+  const r = await client.chat.completions.create({
+    model: 'tiny-chat', messages: MESSAGES, temperature: 0, max_tokens: 300,
+    response_format: { type: 'json_schema', json_schema: { name: 'person', strict: true, schema } },
+  });
+  assert.equal(r.choices[0].finish_reason, 'stop');
+  const v = JSON.parse(r.choices[0].message.content);
+  assert.deepEqual(Object.keys(v).sort(), ['age', 'name']);
+  assert.ok(Number.isInteger(v.age) && v.age >= 0 && v.age <= 150);
+});
+
 test('bad params -> BadRequestError (400) naming the param', async () => {
   const cases = [
     [{ model: 'tiny-chat', messages: MESSAGES, temperature: 5 }, 'temperature'],
     [{ model: 'tiny-chat', messages: [{ role: 'wizard', content: 'x' }] }, 'messages[0].role'],
     [{ model: 'tiny-chat', messages: MESSAGES, tools: [{ type: 'function', function: { name: 'f' } }] }, 'tools'],
-    [{ model: 'tiny-chat', messages: MESSAGES, response_format: { type: 'json_object' } }, 'response_format'],
+    [{ model: 'tiny-chat', messages: MESSAGES,
+       response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { $ref: '#/nowhere' } } } },
+     'response_format'],
     [{ model: 'tiny-chat', messages: MESSAGES, n: 0 }, 'n'],
   ];
   for (const [params, param] of cases) {

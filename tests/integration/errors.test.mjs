@@ -75,14 +75,16 @@ describe('validation on the default server', () => {
     });
   }
 
-  // Unsupported features are rejected with 400, never silently ignored.
+  // Unsupported features and bad constraints are rejected with 400, never silently ignored.
   const unsupported = [
     ['tools', { tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'object' } } }] }, 'tools'],
     ['tool_choice', { tool_choice: 'auto' }, 'tool_choice'],
     ['functions', { functions: [{ name: 'f', parameters: {} }] }, 'functions'],
     ['logprobs', { logprobs: true }, 'logprobs'],
-    ['response_format json_object', { response_format: { type: 'json_object' } }, 'response_format'],
-    ['response_format json_schema', { response_format: { type: 'json_schema', json_schema: { name: 'x', schema: {} } } }, 'response_format'],
+    ['response_format of an unknown type', { response_format: { type: 'xml' } }, 'response_format'],
+    ['response_format json_schema without a schema', { response_format: { type: 'json_schema', json_schema: { name: 'x' } } }, 'response_format'],
+    ['response_format json_schema the engine cannot compile', { response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { type: 'no-such-type' } } } }, 'response_format'],
+    ['grammar that does not parse', { grammar: 'root ::= (' }, 'grammar'],
   ];
   for (const [name, extra, param] of unsupported) {
     test(`400 unsupported feature: ${name}`, async () => {
@@ -179,8 +181,11 @@ describe('queue limit (parallel = 1, max_queue = 0)', () => {
     ac.abort();
     await it.return?.().catch(() => {});
     assert.ok(stillRunning, 'the long stream was still running');
-    for (const r of refused)
+    for (const r of refused) {
       assertError(r, { status: 429, param: null, code: 'rate_limit_exceeded', type: 'rate_limit_error' });
+      const retry = r.headers.get('retry-after');
+      assert.match(retry ?? '', /^[1-9][0-9]*$/, `Retry-After in whole seconds, at least 1: ${retry}`);
+    }
     // Once the slot is free again (the aborted stream is cancelled), calls are served.
     const deadline = Date.now() + 10000;
     let r;
@@ -194,5 +199,40 @@ describe('queue limit (parallel = 1, max_queue = 0)', () => {
   test('a call needing more sequences than slots + queue is refused with 400 (n = 2)', async () => {
     const r = await callJson(srv, '/v1/chat/completions', { ...CHAT, n: 2 });
     assertError(r, { status: 400, param: 'n' });
+  });
+});
+
+describe('priority queue (parallel = 1, max_queue = 4)', () => {
+  let srv;
+  before(async () => {
+    srv = await startServer({
+      config: '[server]\nshutdown_grace = 5\n' +
+              tomlModel({ name: 'tiny-chat', params: { parallel: 1, max_queue: 4 } }),
+    });
+  });
+  after(async () => { await srv?.stop(); });
+
+  test('a high-priority request queued after a low one runs first', async () => {
+    const ac = new AbortController();
+    const res = await postJson(srv, '/v1/completions', {
+      model: 'tiny-chat', prompt: 'Once', max_tokens: 1500, temperature: 0, stream: true,
+      logit_bias: { 2: -100 } }, { signal: ac.signal });
+    assert.equal(res.status, 200);
+    const it = sseEvents(res)[Symbol.asyncIterator]();
+    assert.equal((await it.next()).done, false, 'the long stream started');
+    const order = [];
+    const call = (name, priority) =>
+      callJson(srv, '/v1/chat/completions', { ...CHAT, max_tokens: 2, priority })
+        .then((r) => { order.push(name); return r; });
+    const low = call('low', 0);
+    await sleep(500);  // generous: both must be waiting before the slot frees
+    const high = call('high', 10);
+    await sleep(500);
+    const stillRunning = (await it.next()).done === false;
+    ac.abort();
+    await it.return?.().catch(() => {});
+    assert.ok(stillRunning, 'the long stream was still running');
+    for (const r of await Promise.all([low, high])) assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.deepEqual(order, ['high', 'low']);
   });
 });

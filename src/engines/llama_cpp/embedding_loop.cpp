@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <chrono>
 #include <exception>
 
 namespace smmf::engines::llama_cpp {
@@ -11,7 +12,10 @@ namespace smmf::engines::llama_cpp {
 EmbeddingLoop::EmbeddingLoop(ContextPtr ctx, int max_queue)
     : ctx_(std::move(ctx)),
       mem_(llama_get_memory(ctx_.get())),
-      n_embd_(llama_model_n_embd_out(llama_get_model(ctx_.get()))),
+      // Rank pooling returns the classification head's outputs, not an embedding.
+      n_embd_(llama_pooling_type(ctx_.get()) == LLAMA_POOLING_TYPE_RANK
+                  ? static_cast<int>(llama_model_n_cls_out(llama_get_model(ctx_.get())))
+                  : llama_model_n_embd_out(llama_get_model(ctx_.get()))),
       n_batch_(static_cast<int>(llama_n_batch(ctx_.get()))),
       n_seq_max_(static_cast<int>(llama_n_seq_max(ctx_.get()))),
       // Models with learned positions (BERT) abort beyond their training context.
@@ -22,15 +26,20 @@ EmbeddingLoop::EmbeddingLoop(ContextPtr ctx, int max_queue)
       batch_(n_batch_) {}
 
 Status EmbeddingLoop::submit(std::shared_ptr<EmbedCall> call,
-                             std::vector<std::vector<llama_token>> inputs) {
+                             std::vector<std::vector<llama_token>> inputs, int priority) {
   std::lock_guard lock(mutex_);
   if (stopping_) return Error::unavailable("the model is being unloaded");
   if (queue_.size() >= static_cast<size_t>(max_queue_)) {
+    // A step takes about one call (or several): a rough, never optimistic estimate.
     return Error::exhausted(
         fmt::format("the model is busy: {} requests are queued and max_queue is {}; retry later",
-                    queue_.size(), max_queue_));
+                    queue_.size(), max_queue_),
+        step_time_.retry_after(queue_.size() + 1, 1));
   }
-  queue_.push_back(Pending{std::move(call), std::move(inputs), 0});
+  // After every call of the same or a higher priority (also one whose inputs are partly taken).
+  auto at = std::find_if(queue_.begin(), queue_.end(),
+                         [&](const Pending& p) { return p.priority < priority; });
+  queue_.insert(at, Pending{std::move(call), std::move(inputs), 0, priority});
   wake_.notify_one();
   return {};
 }
@@ -48,7 +57,13 @@ void EmbeddingLoop::run() {
     bool keep_running = true;
     try {
       keep_running = take(taken);
-      if (!taken.empty()) encode(taken);
+      if (!taken.empty()) {
+        const auto t0 = std::chrono::steady_clock::now();
+        encode(taken);
+        const std::chrono::duration<double> took = std::chrono::steady_clock::now() - t0;
+        std::lock_guard lock(mutex_);
+        step_time_.record(took.count());
+      }
     } catch (const std::exception& e) {
       spdlog::error("llama.cpp embedding loop: {}", e.what());
       for (auto& t : taken) {

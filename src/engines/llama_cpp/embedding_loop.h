@@ -19,6 +19,7 @@
 #include "engines/engine.h"
 #include "engines/llama_cpp/llama_handles.h"
 #include "engines/llama_cpp/mailbox.h"
+#include "engines/llama_cpp/service_time.h"
 
 namespace smmf::engines::llama_cpp {
 
@@ -42,18 +43,21 @@ struct EmbedCall {
 
 class EmbeddingLoop {
  public:
-  /// `max_queue`: calls allowed to wait; more give kResourceExhausted.
+  /// `max_queue`: calls allowed to wait; more give kResourceExhausted (with retry_after_s).
   EmbeddingLoop(ContextPtr ctx, int max_queue);
   EmbeddingLoop(const EmbeddingLoop&) = delete;
   EmbeddingLoop& operator=(const EmbeddingLoop&) = delete;
 
   /// Longest input, in tokens.
   int max_input_tokens() const { return max_input_; }
+  /// Floats per pooled output: the embedding size, or the number of classifier outputs under
+  /// rank pooling.
   int embedding_size() const { return n_embd_; }
 
   /// Queues every input of one call (inputs[i] gets index i); each is non-empty and at most
-  /// max_input_tokens() long.
-  Status submit(std::shared_ptr<EmbedCall> call, std::vector<std::vector<llama_token>> inputs);
+  /// max_input_tokens() long. Calls are served by priority (higher first), FIFO within one.
+  Status submit(std::shared_ptr<EmbedCall> call, std::vector<std::vector<llama_token>> inputs,
+                int priority);
   /// Queued calls fail with kUnavailable; run() returns after the current step.
   void stop();
   void run();
@@ -63,6 +67,7 @@ class EmbeddingLoop {
     std::shared_ptr<EmbedCall> call;
     std::vector<std::vector<llama_token>> inputs;
     size_t next = 0;  ///< first input not yet taken
+    int priority = 0;
   };
   struct Taken {
     std::shared_ptr<EmbedCall> call;
@@ -85,6 +90,7 @@ class EmbeddingLoop {
   std::mutex mutex_;  ///< guards the members below
   std::condition_variable wake_;
   std::deque<Pending> queue_;
+  ServiceTime step_time_;  ///< per decode step
   bool stopping_ = false;
 };
 

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "engines/llama_cpp/grammar.h"
+
 namespace smmf::engines::llama_cpp {
 namespace {
 
@@ -108,6 +110,9 @@ asio::awaitable<Result<protocol::GenerationResult>> run_generation(
     co_return result;
   }
 
+  auto grammar = grammar_for(gen, runtime.tokenizer().vocab());
+  if (!grammar) co_return grammar.error();
+
   auto call = std::make_shared<GenCall>(ctx.cancel);
   std::vector<GenJob> jobs;
   jobs.reserve(static_cast<size_t>(total));
@@ -115,8 +120,9 @@ asio::awaitable<Result<protocol::GenerationResult>> run_generation(
     for (int i = 0; i < n; ++i) {
       auto sampling = resolve_sampling(gen.sampling, params.seed, i, runtime.vocab_size());
       if (!sampling) co_return sampling.error();
+      sampling->grammar = *grammar;
       jobs.push_back(GenJob{call, prompts[p], static_cast<int>(p) * n + i, std::move(*sampling),
-                            max_tokens, gen.stop});
+                            max_tokens, gen.stop, gen.priority});
     }
   }
   const int64_t submitted_ns = steady_ns();

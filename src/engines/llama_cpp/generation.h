@@ -34,6 +34,7 @@ struct SamplingConfig {
   int penalty_last_n = 64;
   uint32_t seed = LLAMA_DEFAULT_SEED;  ///< LLAMA_DEFAULT_SEED: random
   std::vector<llama_logit_bias> logit_bias;
+  std::string grammar;  ///< GBNF, root rule "root"; empty = unconstrained
 
   bool has_penalties() const {
     return repeat_penalty != 1.0f || frequency_penalty != 0.0f || presence_penalty != 0.0f;
@@ -89,6 +90,7 @@ struct GenJob {
   SamplingConfig sampling;
   int max_tokens = -1;  ///< -1: until the sequence's context is full
   std::vector<std::string> stop;
+  int priority = 0;  ///< queue order: higher first
 };
 
 }  // namespace smmf::engines::llama_cpp

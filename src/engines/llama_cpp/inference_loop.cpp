@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <exception>
+#include <span>
+#include <stdexcept>
 
 #include "engines/llama_cpp/sampler.h"
 
@@ -41,15 +43,22 @@ InferenceLoop::InferenceLoop(ContextPtr ctx, const Tokenizer& tokenizer, LoopOpt
 InferenceLoop::~InferenceLoop() = default;
 
 Status InferenceLoop::submit(std::vector<GenJob> jobs) {
+  if (jobs.empty()) return {};
   std::lock_guard lock(mutex_);
   if (stopping_) return Error::unavailable("the model is being unloaded");
   const size_t capacity = static_cast<size_t>(options_.max_queue + free_slots_);
   if (queue_.size() + jobs.size() > capacity) {
+    const size_t ahead = queue_.size() + jobs.size() - static_cast<size_t>(free_slots_);
     return Error::exhausted(
         fmt::format("the model is busy: {} sequences are queued and max_queue is {}; retry later",
-                    queue_.size(), options_.max_queue));
+                    queue_.size(), options_.max_queue),
+        service_time_.retry_after(ahead, slots()));
   }
-  for (auto& job : jobs) queue_.push_back(std::move(job));
+  // After every job of the same or a higher priority: FIFO within a priority.
+  const int priority = jobs.front().priority;
+  auto at = std::find_if(queue_.begin(), queue_.end(),
+                         [&](const GenJob& j) { return j.priority < priority; });
+  queue_.insert(at, std::make_move_iterator(jobs.begin()), std::make_move_iterator(jobs.end()));
   wake_.notify_one();
   return {};
 }
@@ -185,12 +194,12 @@ size_t InferenceLoop::reuse_prefix(Slot& slot, const std::vector<llama_token>& p
 void InferenceLoop::start(Slot& slot, GenJob&& job) {
   const auto& prompt = *job.prompt;
   const size_t keep = reuse_prefix(slot, prompt);
-  slot.sampler = make_sampler(tokenizer_.vocab(), job.sampling);
+  slot.sampler = Sampler::make(tokenizer_.vocab(), job.sampling);
+  if (!slot.sampler.valid()) throw std::runtime_error("the grammar does not parse");
   if (job.sampling.has_penalties()) {
-    const size_t n = static_cast<size_t>(std::max(job.sampling.penalty_last_n, 0));
-    for (size_t i = prompt.size() - std::min(n, prompt.size()); i < prompt.size(); ++i) {
-      llama_sampler_accept(slot.sampler.get(), prompt[i]);
-    }
+    const size_t n =
+        std::min(static_cast<size_t>(std::max(job.sampling.penalty_last_n, 0)), prompt.size());
+    slot.sampler.accept_prompt(std::span<const llama_token>(prompt).subspan(prompt.size() - n));
   }
   slot.text = TextStream(job.stop);
   slot.job = std::move(job);
@@ -200,6 +209,7 @@ void InferenceLoop::start(Slot& slot, GenJob&& job) {
   slot.output_row = -1;
   slot.in_batch = false;
   slot.admitted_at = ++clock_;
+  slot.started = std::chrono::steady_clock::now();
   ++n_active_;
 }
 
@@ -274,7 +284,7 @@ void InferenceLoop::sample_outputs() {
     const int row = slot.output_row;
     slot.output_row = -1;
     slot.phase = Phase::kGenerate;
-    on_token(slot, llama_sampler_sample(slot.sampler.get(), ctx_.get(), row));
+    on_token(slot, slot.sampler.sample(ctx_.get(), row));
   }
 }
 
@@ -308,25 +318,28 @@ void InferenceLoop::on_token(Slot& slot, llama_token token) {
 void InferenceLoop::finish(Slot& slot, protocol::FinishReason reason, std::string text) {
   emit(slot.job.call,
        GenEvent{slot.job.index, std::move(text), reason, {}, slot.n_generated, slot.n_cached});
-  release(slot);
+  release(slot, true);
 }
 
 void InferenceLoop::fail(Slot& slot, Error error) {
   emit(slot.job.call,
        GenEvent{slot.job.index, {}, {}, std::move(error), slot.n_generated, slot.n_cached});
-  release(slot);
+  release(slot, false);
 }
 
-void InferenceLoop::release(Slot& slot) {
+void InferenceLoop::release(Slot& slot, bool completed) {
   slot.phase = Phase::kIdle;
   slot.job = GenJob{};
-  slot.sampler.reset();
+  slot.sampler = Sampler{};
   slot.output_row = -1;
   slot.in_batch = false;
   slot.last_used = ++clock_;
   --n_active_;
+  const std::chrono::duration<double> took = std::chrono::steady_clock::now() - slot.started;
   std::lock_guard lock(mutex_);
   ++free_slots_;
+  // Failed and cancelled jobs say nothing about how long a request takes.
+  if (completed) service_time_.record(took.count());
 }
 
 void InferenceLoop::fail_active(const Error& error, bool only_in_batch) {

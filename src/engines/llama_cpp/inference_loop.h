@@ -1,7 +1,8 @@
 #pragma once
 /// The continuous-batching generation loop of one llama_context, in the spirit of llama-server.
 ///
-/// `parallel` slots (sequence ids). A job waiting in the FIFO is admitted into a free slot at
+/// `parallel` slots (sequence ids). Waiting jobs are ordered by priority (higher first, first come
+/// first served within a priority); the first is admitted into a free slot at
 /// the next step, preferring the slot whose cached tokens its prompt continues (only the rest is
 /// evaluated; a long prefix cached by another slot, e.g. a system prompt, is copied over). Each
 /// step builds one batch: one sampled token per generating slot, then prompt tokens of slots still
@@ -14,6 +15,7 @@
 /// through each call's Mailbox, so the loop never blocks on a client.
 /// Errors: a failed decode or an exception fails the jobs involved with Error::internal; the
 /// loop keeps serving. Cancelled jobs (queued or running) are dropped within one step.
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -23,6 +25,8 @@
 #include "common/error.h"
 #include "engines/llama_cpp/generation.h"
 #include "engines/llama_cpp/llama_handles.h"
+#include "engines/llama_cpp/sampler.h"
+#include "engines/llama_cpp/service_time.h"
 #include "engines/llama_cpp/text_stream.h"
 #include "engines/llama_cpp/tokenizer.h"
 
@@ -44,8 +48,8 @@ class InferenceLoop {
   int context_per_sequence() const { return n_ctx_seq_; }
   int slots() const { return static_cast<int>(slots_.size()); }
 
-  /// Queues all jobs of one call, or none: kResourceExhausted when the queue would overflow,
-  /// kUnavailable once stop() was called.
+  /// Queues all jobs of one call (one priority), or none: kResourceExhausted with a
+  /// retry_after_s estimate when the queue would overflow, kUnavailable once stop() was called.
   Status submit(std::vector<GenJob> jobs);
   /// Stops admitting: queued jobs fail with kUnavailable, running ones finish, then run()
   /// returns and frees the context.
@@ -61,7 +65,7 @@ class InferenceLoop {
     std::vector<llama_token> cache;  ///< tokens whose KV this sequence holds (prefix cache)
     Phase phase = Phase::kIdle;
     GenJob job;
-    SamplerPtr sampler;
+    Sampler sampler;
     TextStream text;
     llama_token next = 0;   ///< sampled, evaluated at the next step
     int output_row = -1;    ///< row of this slot's logits in the current batch
@@ -70,6 +74,7 @@ class InferenceLoop {
     int n_generated = 0;
     uint64_t admitted_at = 0;  ///< admission order: prompts are read first come first served
     uint64_t last_used = 0;    ///< for LRU among slots without a shared prefix
+    std::chrono::steady_clock::time_point started;  ///< for the service-time estimate
   };
 
   bool admit();  ///< false when stopping and nothing runs any more
@@ -84,7 +89,7 @@ class InferenceLoop {
   void on_token(Slot& slot, llama_token token);
   void finish(Slot& slot, protocol::FinishReason reason, std::string text);
   void fail(Slot& slot, Error error);
-  void release(Slot& slot);
+  void release(Slot& slot, bool completed);  ///< completed: its time counts for Retry-After
   /// Fails the slots whose KV state is now unknown (all active ones if `only_in_batch` is false).
   void fail_active(const Error& error, bool only_in_batch);
   void fail_job(GenJob& job, const Error& error);
@@ -109,8 +114,9 @@ class InferenceLoop {
 
   std::mutex mutex_;  ///< guards the members below
   std::condition_variable wake_;
-  std::deque<GenJob> queue_;
-  int free_slots_ = 0;  ///< idle slots not yet promised to queued jobs
+  std::deque<GenJob> queue_;  ///< by priority, then arrival
+  ServiceTime service_time_;  ///< per completed job, admission to end
+  int free_slots_ = 0;        ///< idle slots not yet promised to queued jobs
   bool stopping_ = false;
 };
 

@@ -7,6 +7,8 @@
 
 #include "engines/llama_cpp/generate_call.h"
 #include "engines/llama_cpp/model_runtime.h"
+#include "engines/llama_cpp/pooled_call.h"
+#include "engines/llama_cpp/rerank_call.h"
 
 namespace smmf::engines::llama_cpp {
 namespace {
@@ -32,11 +34,6 @@ void truncate_normalize(std::vector<float>& v, int dims) {
   const auto scale = static_cast<float>(1.0 / std::sqrt(sum));
   for (float& x : v) x *= scale;
 }
-
-struct AbandonOnExit {
-  std::shared_ptr<EmbedCall> call;
-  ~AbandonOnExit() { call->abandoned.store(true, std::memory_order_relaxed); }
-};
 
 }  // namespace
 
@@ -190,24 +187,19 @@ asio::awaitable<Result<protocol::EmbeddingResult>> LlamaEngine::embed(
     result.prompt_tokens += static_cast<int>(tokens.size());
     inputs.push_back(std::move(tokens));
   }
-  auto call = std::make_shared<EmbedCall>(ctx.cancel);
-  if (auto st = loop.submit(call, std::move(inputs)); !st) co_return st.error();
-  AbandonOnExit guard{call};
-
-  result.embeddings.resize(req.inputs.size());
-  size_t remaining = req.inputs.size();
-  std::vector<EmbedEvent> events;
-  while (remaining > 0) {
-    events.clear();
-    co_await call->events.wait(events);
-    for (auto& ev : events) {
-      if (ev.error) co_return *ev.error;
-      truncate_normalize(ev.embedding, dims);
-      result.embeddings[static_cast<size_t>(ev.index)] = std::move(ev.embedding);
-      --remaining;
-    }
-  }
+  auto pooled = co_await run_pooled(loop, std::move(inputs), req.priority, ctx);
+  if (!pooled) co_return pooled.error();
+  result.embeddings = std::move(*pooled);
+  for (auto& e : result.embeddings) truncate_normalize(e, dims);
   co_return result;
+}
+
+asio::awaitable<Result<protocol::RerankResult>> LlamaEngine::rerank(
+    const protocol::RerankRequest& req, const CallContext& ctx) {
+  auto self = shared_from_this();
+  auto rt = runtime_for(protocol::ModelType::kReranker, "reranking");
+  if (!rt) co_return rt.error();
+  co_return co_await run_rerank(**rt, req, ctx);
 }
 
 Result<std::shared_ptr<Engine>> LlamaEngineFactory::create(const ModelConfig& cfg) const {

@@ -41,6 +41,9 @@ class LlamaEngine final : public Engine, public std::enable_shared_from_this<Lla
       const protocol::CompletionRequest& req, DeltaSink* sink, const CallContext& ctx) override;
   asio::awaitable<Result<protocol::EmbeddingResult>> embed(const protocol::EmbeddingRequest& req,
                                                            const CallContext& ctx) override;
+  /// Reranker models only (rank pooling); see rerank_call.h for the prompt and the score.
+  asio::awaitable<Result<protocol::RerankResult>> rerank(const protocol::RerankRequest& req,
+                                                         const CallContext& ctx) override;
 
   const LlamaParams& params() const { return params_; }
 

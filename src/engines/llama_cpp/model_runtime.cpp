@@ -7,6 +7,7 @@
 #include <exception>
 #include <map>
 #include <string>
+#include <string_view>
 
 namespace smmf::engines::llama_cpp {
 namespace {
@@ -49,6 +50,23 @@ void warm_up(llama_context* ctx, const llama_vocab* vocab) {
   if (llama_decode(ctx, batch.get()) != 0) spdlog::debug("llama.cpp: warm-up decode failed");
   if (llama_memory_t mem = llama_get_memory(ctx)) llama_memory_clear(mem, true);
   llama_synchronize(ctx);
+}
+
+// Rank pooling on a model without a classification head scores with the first component of an
+// embedding: legal for llama.cpp, meaningless for clients. Reranker GGUFs declare rank pooling.
+void warn_unless_reranker(const llama_model* model, const std::string& path) {
+  char arch[64] = {};
+  char pooling[16] = {};
+  if (llama_model_meta_val_str(model, "general.architecture", arch, sizeof(arch)) < 0) return;
+  const std::string key = std::string(arch) + ".pooling_type";
+  const bool rank = llama_model_meta_val_str(model, key.c_str(), pooling, sizeof(pooling)) >= 0 &&
+                    std::string_view(pooling) == std::to_string(LLAMA_POOLING_TYPE_RANK);
+  if (!rank) {
+    spdlog::warn(
+        "llama.cpp: '{}' does not declare rank pooling ({} is '{}'): as a reranker its scores "
+        "may be meaningless",
+        path, key, pooling);
+  }
 }
 
 }  // namespace
@@ -128,6 +146,10 @@ Status ModelRuntime::open() {
                      params_.chat_template);
   vocab_size_ = llama_vocab_n_tokens(tokenizer_->vocab());
   embedding_size_ = llama_model_n_embd_out(model_.get());
+  if (params_.type == protocol::ModelType::kReranker) {
+    if (const char* t = llama_model_chat_template(model_.get(), "rerank")) rerank_template_ = t;
+    warn_unless_reranker(model_.get(), params_.path);
+  }
 
   auto ctx = create_context();
   if (!ctx) return ctx.error();

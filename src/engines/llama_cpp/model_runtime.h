@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <thread>
 
 #include "common/error.h"
@@ -37,6 +38,8 @@ class ModelRuntime {
   int context_length() const { return context_length_; }           ///< tokens per sequence
   int embedding_size() const { return embedding_size_; }
   int vocab_size() const { return vocab_size_; }
+  /// The model's "rerank" prompt template ({query}, {document}); empty if it has none.
+  const std::string& rerank_template() const { return rerank_template_; }
 
   /// Stops the loop (queued calls fail with kUnavailable, running ones finish); `on_exit` runs
   /// once the inference thread is done (at once if it already is).
@@ -59,6 +62,7 @@ class ModelRuntime {
   int context_length_ = 0;
   int embedding_size_ = 0;
   int vocab_size_ = 0;
+  std::string rerank_template_;
   std::thread thread_;
 
   std::mutex mutex_;  ///< guards the members below

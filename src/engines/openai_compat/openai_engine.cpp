@@ -5,6 +5,8 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <charconv>
+
 #include "engines/remote/remote_params.h"
 #include "protocol/openai_client_json.h"
 #include "protocol/rerank_json.h"
@@ -16,6 +18,20 @@ using protocol::GenerationResult;
 
 namespace {
 constexpr size_t kMaxBatchedEvents = 64;  // per write to the client, when they arrive together
+
+// Keeps an upstream's Retry-After (seconds form; an HTTP date is ignored) on its error, so that
+// the gateway passes the hint on.
+Error with_retry_after(Error e, const net::http::fields& headers) {
+  auto it = headers.find(net::http::field::retry_after);
+  if (it != headers.end()) {
+    int s = 0;
+    auto v = it->value();
+    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), s);
+    if (ec == std::errc() && end == v.data() + v.size() && s > 0) e.retry_after_s = s;
+  }
+  return e;
+}
+
 }  // namespace
 
 OpenAiEngine::OpenAiEngine(std::shared_ptr<net::HttpClient> client, OpenAiEngineOptions opts)
@@ -80,7 +96,8 @@ asio::awaitable<Result<GenerationResult>> OpenAiEngine::generate(std::string tar
   if (stream.status() != 200) {
     auto err_body = co_await stream.read_all();
     std::string text = err_body ? std::move(*err_body) : std::string();
-    co_return remote::upstream_failure(stream.status(), text, upstream, opts_.api_key);
+    co_return with_retry_after(
+        remote::upstream_failure(stream.status(), text, upstream, opts_.api_key), stream.headers());
   }
 
   if (!sink) {
@@ -175,7 +192,9 @@ asio::awaitable<Result<protocol::EmbeddingResult>> OpenAiEngine::embed(
   auto res = co_await client_->send(opts_.base, make_request("/embeddings", std::move(body), ctx));
   if (!res) co_return res.error().error;
   if (res->status != 200)
-    co_return remote::upstream_failure(res->status, res->body, opts_.base.origin(), opts_.api_key);
+    co_return with_retry_after(
+        remote::upstream_failure(res->status, res->body, opts_.base.origin(), opts_.api_key),
+        res->headers);
   boost::system::error_code ec;
   auto v = json::parse(res->body, ec);
   if (ec)

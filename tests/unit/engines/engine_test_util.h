@@ -30,6 +30,9 @@ inline std::string env_or_empty(const char* name) {
 #ifdef SMMF_TEST_EMBED_MODEL_DEFAULT
   if (std::string_view(name) == "SMMF_TEST_EMBED_MODEL") return SMMF_TEST_EMBED_MODEL_DEFAULT;
 #endif
+#ifdef SMMF_TEST_RERANK_MODEL_DEFAULT
+  if (std::string_view(name) == "SMMF_TEST_RERANK_MODEL") return SMMF_TEST_RERANK_MODEL_DEFAULT;
+#endif
   return "";
 }
 

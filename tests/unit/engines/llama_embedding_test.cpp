@@ -147,5 +147,36 @@ TEST_F(LlamaEmbeddingTest, ChatOnAnEmbeddingModelIsUnsupported) {
   EXPECT_NE(r.error().message.find("embedding"), std::string::npos);
 }
 
+// One sequence per decode: a big low-priority call is overtaken by a high-priority one that
+// arrives right after it, instead of waiting for all of its inputs (FIFO would).
+TEST(LlamaEmbeddingPriority, HighPriorityCallOvertakesAQueuedLowOne) {
+  const std::string path = env_or_empty("SMMF_TEST_EMBED_MODEL");
+  if (path.empty()) GTEST_SKIP() << "SMMF_TEST_EMBED_MODEL is not set";
+  auto engine = load_engine(path, "embedding", {{"parallel", 1}, {"threads", 1}});
+  ASSERT_TRUE(engine);
+  asio::io_context ioc;
+  std::vector<std::string> finished;
+  protocol::EmbeddingRequest low;
+  for (int i = 0; i < 64; ++i)
+    low.inputs.push_back("low priority input number " + std::to_string(i));
+  protocol::EmbeddingRequest high;
+  high.inputs = {"urgent"};
+  high.priority = 3;
+  for (auto* req : {&low, &high}) {
+    asio::co_spawn(
+        ioc,
+        [&, req]() -> asio::awaitable<void> {
+          CallContext ctx;
+          auto r = co_await engine->embed(*req, ctx);
+          EXPECT_TRUE(r) << r.error().message;
+          finished.push_back(req->priority > 0 ? "high" : "low");
+        },
+        asio::detached);
+  }
+  ioc.run();
+  EXPECT_EQ(finished, (std::vector<std::string>{"high", "low"}));
+  run(engine->unload());
+}
+
 }  // namespace
 }  // namespace smmf::engines::test

@@ -129,8 +129,55 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{R"({"model":"m","messages":[{"role":"user","content":"x"}],"logprobs":true})",
                 "logprobs"},
         BadCase{R"({"model":"m","messages":[{"role":"user","content":"x"}],
-                   "response_format":{"type":"json_object"}})",
-                "response_format"}));
+                   "response_format":{"type":"xml"}})",
+                "response_format"},
+        BadCase{R"({"model":"m","messages":[{"role":"user","content":"x"}],
+                   "response_format":{"type":"json_schema"}})",
+                "response_format"},
+        BadCase{R"({"model":"m","messages":[{"role":"user","content":"x"}],
+                   "response_format":{"type":"json_schema","json_schema":{"name":"x",
+                   "schema":[1]}}})",
+                "response_format"},
+        BadCase{R"({"model":"m","messages":[{"role":"user","content":"x"}],
+                   "response_format":{"type":"json_object"},"grammar":"root ::= \"a\""})",
+                "grammar"},
+        BadCase{R"({"model":"m","messages":[{"role":"user","content":"x"}],"priority":1.5})",
+                "priority"},
+        BadCase{R"({"model":"m","messages":[{"role":"user","content":"x"}],
+                   "priority":3000000000})",
+                "priority"}));
+
+TEST(ChatRequest, ResponseFormatGrammarAndPriority) {
+  auto r =
+      parse_chat_request(*parse_json(R"({"model":"m","messages":[{"role":"user","content":"x"}],
+      "response_format":{"type":"json_schema","json_schema":{"name":"person","strict":true,
+      "schema":{"type":"object","required":["a"]}}},"priority":-7})"));
+  ASSERT_TRUE(r) << r.error().message;
+  const auto& f = r->gen.response_format;
+  EXPECT_EQ(f.type, ResponseFormat::Type::kJsonSchema);
+  EXPECT_EQ(f.name, "person");
+  EXPECT_TRUE(f.strict);
+  EXPECT_EQ(f.schema, R"({"type":"object","required":["a"]})");
+  EXPECT_EQ(r->gen.priority, -7);
+
+  auto o =
+      parse_chat_request(*parse_json(R"({"model":"m","messages":[{"role":"user","content":"x"}],
+      "response_format":{"type":"json_object"}})"));
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->gen.response_format.type, ResponseFormat::Type::kJsonObject);
+  EXPECT_EQ(o->gen.priority, 0);
+
+  auto e = parse_embedding_request(*parse_json(R"({"model":"m","input":"x","priority":4})"));
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->priority, 4);
+  EXPECT_FALSE(
+      parse_embedding_request(*parse_json(R"({"model":"m","input":"x","priority":"hi"})")));
+
+  auto g = parse_completion_request(
+      *parse_json(R"({"model":"m","prompt":"x","grammar":"root ::= [a-z]+"})"));
+  ASSERT_TRUE(g);
+  EXPECT_EQ(g->gen.grammar, "root ::= [a-z]+");
+}
 
 TEST(CompletionRequest, StringOrArrayPrompt) {
   auto v = parse_json(R"({"model":"m","prompt":["a","b"],"echo":true,"n":2})");
