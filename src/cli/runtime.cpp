@@ -9,8 +9,8 @@
 #include <filesystem>
 #include <thread>
 
-#include "observability/metrics.h"
 #include "gateway/auth.h"
+#include "observability/metrics.h"
 #include "protocol/http_errors.h"
 
 namespace smmf::cli {

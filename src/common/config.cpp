@@ -437,7 +437,8 @@ Result<Config> parse_config(std::string_view text, std::string_view source) {
       ModelConfig m;
       m.origin = fmt::format("{}: {}", source, prefix);
       r.check_known({"name", "type", "engine", "path", "replicas", "weight", "load",
-                     "idle_unload_after", "params", "request_timeout_ms", "first_token_timeout_ms"});
+                     "idle_unload_after", "params", "request_timeout_ms",
+                     "first_token_timeout_ms"});
       r.get("request_timeout_ms", m.request_timeout);
       r.get("first_token_timeout_ms", m.first_token_timeout);
       std::string load = "eager";

@@ -8,9 +8,9 @@
 #include <chrono>
 #include <random>
 
+#include "gateway/auth.h"
 #include "gateway/call_deadline.h"
 #include "gateway/call_trace.h"
-#include "gateway/auth.h"
 #include "protocol/http_errors.h"
 #include "protocol/rerank_json.h"
 #include "protocol/sse.h"

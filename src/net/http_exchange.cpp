@@ -193,8 +193,9 @@ asio::awaitable<Status> HttpExchange::end_stream() {
   if (expired_) co_return expired_status();
   finished_ = true;
   tcp().expires_after(write_timeout_);
-  auto [ec, n] = co_await on_stream(
-      stream_, [&](auto& s) { return asio::async_write(s, asio::buffer(wire::kLastChunk), kTuple); });
+  auto [ec, n] = co_await on_stream(stream_, [&](auto& s) {
+    return asio::async_write(s, asio::buffer(wire::kLastChunk), kTuple);
+  });
   tcp().expires_never();
   if (ec) keep_alive_ = false;
   co_return write_status(ec);

@@ -86,8 +86,8 @@ test('only holders of the cluster token can register; the roles use it end to en
     return c.status === 200 ? c : null;
   }, { timeoutMs: 20000, what: 'a chat call through the API server' });
   assert.equal(ok.body.object, 'chat.completion');
-  assert.ok(worker.accessLines('POST', '/v1/chat/completions').some((l) => / 200 .*key=cluster/.test(l)),
-            'the worker saw the API server as the cluster');
+  // The worker logs its access line after the response went out: wait for it.
+  await worker.waitForLine(/POST \/v1\/chat\/completions 200 .*key=cluster/, { timeoutMs: 5000 });
 
   // Management relayed by the controller to the worker carries the token too.
   const stop = runSmmf(['model', 'stop', 'chat', '--controller', ctl, '--api-key', TOKEN]);
