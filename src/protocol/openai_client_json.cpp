@@ -6,7 +6,9 @@
 #include <boost/json/parse.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
+#include <limits>
 
 namespace smmf::protocol {
 namespace json = boost::json;
@@ -58,11 +60,7 @@ const json::object* object_at(const json::object& o, std::string_view key) {
 
 int int_at(const json::object& o, std::string_view key) {
   const json::value* v = o.if_contains(key);
-  if (!v) return 0;
-  if (v->is_int64()) return static_cast<int>(v->get_int64());
-  if (v->is_uint64()) return static_cast<int>(v->get_uint64());
-  if (v->is_double()) return static_cast<int>(v->get_double());
-  return 0;
+  return v ? clamped_int(*v) : 0;
 }
 
 std::optional<Usage> usage_of(const json::object& o) {
@@ -125,6 +123,18 @@ bool decode_base64_floats(std::string_view in, std::vector<float>& out) {
 }
 
 }  // namespace
+
+int clamped_int(const json::value& v) {
+  constexpr int64_t kMin = std::numeric_limits<int>::min(), kMax = std::numeric_limits<int>::max();
+  if (v.is_int64()) return static_cast<int>(std::clamp<int64_t>(v.get_int64(), kMin, kMax));
+  if (v.is_uint64()) return static_cast<int>(std::min<uint64_t>(v.get_uint64(), kMax));
+  if (v.is_double()) {
+    double d = v.get_double();
+    if (std::isnan(d)) return 0;
+    return static_cast<int>(std::clamp(d, static_cast<double>(kMin), static_cast<double>(kMax)));
+  }
+  return 0;
+}
 
 std::optional<FinishReason> finish_reason_from_string(std::string_view s) {
   if (s == "length") return FinishReason::kLength;

@@ -33,6 +33,10 @@ struct UpstreamDialect {
   uint32_t omit = 0;             ///< Field bits
 };
 
+/// An upstream's number (token count, index) as an int: 0 when `v` is not a number, clamped to
+/// int's range (a double such as 1e76 must not be cast: that is undefined behaviour).
+int clamped_int(const boost::json::value& v);
+
 /// `model` replaces the request's model (the upstream's id). `stream` asks for SSE and, when the
 /// dialect allows, for usage in the last chunk.
 boost::json::object chat_request_json(const ChatRequest& r, std::string_view model, bool stream,

@@ -21,8 +21,7 @@ std::string str(const json::object& o, std::string_view k) {
 }
 int num(const json::object& o, std::string_view k) {
   const json::value* v = o.if_contains(k);
-  if (!v || !v->is_number()) return 0;
-  return static_cast<int>(v->to_number<double>());
+  return v ? protocol::clamped_int(*v) : 0;
 }
 
 // input_tokens counts only uncached input; cache reads and writes are input too.

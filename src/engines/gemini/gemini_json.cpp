@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "protocol/openai_client_json.h"
+
 namespace smmf::engines::gemini {
 namespace json = boost::json;
 using protocol::FinishReason;
@@ -22,8 +24,7 @@ std::string str(const json::object& o, std::string_view k) {
 }
 int num(const json::object& o, std::string_view k) {
   const json::value* v = o.if_contains(k);
-  if (!v || !v->is_number()) return 0;
-  return static_cast<int>(v->to_number<double>());
+  return v ? protocol::clamped_int(*v) : 0;
 }
 
 json::object text_part(std::string_view text) {

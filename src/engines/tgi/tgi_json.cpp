@@ -20,10 +20,7 @@ const json::value* field(const json::object& o, std::string_view key) {
 
 int int_field(const json::object& o, std::string_view key) {
   const json::value* v = field(o, key);
-  if (!v) return 0;
-  if (v->is_int64()) return static_cast<int>(v->get_int64());
-  if (v->is_uint64()) return static_cast<int>(v->get_uint64());
-  return 0;
+  return v && !v->is_double() ? protocol::clamped_int(*v) : 0;
 }
 
 /// Length of the longest prefix of `s` that ends on a UTF-8 character boundary.
