@@ -94,6 +94,10 @@ async function calls(n, concurrency, tag) {
   await Promise.all(Array.from({ length: concurrency }, worker));
   return out;
 }
+function rssKb(pid) {
+  const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(/^VmRSS:\s+(\d+) kB/m);
+  return Number(m[1]);
+}
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
 const maxOf = (xs) => Math.max(...xs);
 
@@ -129,6 +133,7 @@ test('a full disk under the trace writer: served, counted, logged, recovered', {
   assert.equal(m0['smmf_trace_write_failures_total'], 0);
   assert.equal(m0['smmf_spans_dropped_total'], 0);
   const before = traceLines().length;
+  const rss0 = rssKb(srv.pid);
   assert.ok(before > 0, 'spans in the trace files before the disk fills');
   t.diagnostic(`warm-up median ${median(warm.map((c) => c.ms)).toFixed(1)} ms; ` +
                `baseline median ${median(base.map((c) => c.ms)).toFixed(1)} ms, ` +
@@ -156,6 +161,11 @@ test('a full disk under the trace writer: served, counted, logged, recovered', {
   const bound = 2 * baseMedian + 50;
   assert.ok(median(failMs) < bound, `median ${median(failMs)} ms with the disk full (bound ${bound})`);
   assert.ok(maxOf([...fullMs, ...failMs]) < 2000, 'no call stalled');
+  // Nothing piles up in memory while spans cannot be written.
+  const rss1 = rssKb(srv.pid);
+  t.diagnostic(`VmRSS ${rss0} kB before the disk filled, ${rss1} kB after 160 calls with it full`);
+  const boundKb = Number(process.env.SMMF_FAULT_RSS_BOUND_KB || 8192);
+  assert.ok(rss1 - rss0 < boundKb, `VmRSS grew by ${rss1 - rss0} kB (bound ${boundKb})`);
   assert.equal(srv.exit, null, 'smmf is running');
   assert.equal((await getJson(srv, '/healthz')).status, 200);
   // The failure is logged, at most once per 10 s (not once per batch).

@@ -5,6 +5,7 @@
 // records when each request's connection closes; smmf's in-flight gauge must fall back to 0.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { startServer, postJson, callJson, getJson, srvFetch, sseEvents, sleep } from './lib/server.mjs';
 import { startMockUpstream, tomlFaultModel } from './lib/mock_upstream.mjs';
 import { startController, startWorker, startApiServer, waitApiRoutes, stopAll, waitFor } from './lib/cluster.mjs';
@@ -18,6 +19,11 @@ const CLOSE_BOUND_MS = 1000;
 const chatBody = (model, stream) => ({
   model, stream, messages: [{ role: 'user', content: 'Hi' }], max_tokens: 8,
 });
+
+function rssKb(pid) {
+  const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(/^VmRSS:\s+(\d+) kB/m);
+  return Number(m[1]);
+}
 
 async function inFlight(srv) {
   const res = await srvFetch(srv, '/metrics');
@@ -89,6 +95,37 @@ describe('smmf serve', () => {
     });
   }
 
+  test('memory returns to its baseline after many aborted calls', async (t) => {
+    // Abort as soon as the mock holds the call, 8 at a time, over the four cases.
+    const quickAbort = async (model, stream) => {
+      const from = mock.calls.length;
+      const ac = new AbortController();
+      postJson(srv, '/v1/chat/completions', chatBody(model, stream), { signal: ac.signal }).catch(() => {});
+      const call = await mock.waitCall(model, from);
+      ac.abort();
+      await waitFor(() => call.closedAt !== null, { timeoutMs: 10000, intervalMs: 5, what: 'close' });
+    };
+    const round = async (n) => {
+      for (let i = 0; i < n; i += 8) {
+        await Promise.all(Array.from({ length: 8 }, (_, j) => {
+          const [model, stream] = CASES[(i + j) % CASES.length];
+          return quickAbort(model, stream);
+        }));
+      }
+    };
+    await round(80);  // warm-up
+    await waitFor(async () => (await inFlight(srv)) === 0, { timeoutMs: 3000, what: 'in-flight 0' });
+    await sleep(300);
+    const baseline = rssKb(srv.pid);
+    await round(400);
+    await waitFor(async () => (await inFlight(srv)) === 0, { timeoutMs: 3000, what: 'in-flight 0' });
+    await sleep(300);
+    const after = rssKb(srv.pid);
+    t.diagnostic(`VmRSS baseline ${baseline} kB, after 400 aborted calls ${after} kB`);
+    const boundKb = Number(process.env.SMMF_FAULT_RSS_BOUND_KB || 8192);
+    assert.ok(after - baseline < boundKb, `VmRSS grew by ${after - baseline} kB (bound ${boundKb})`);
+  });
+
   test('after the aborts: nothing leaks, the next call is served', async () => {
     await waitFor(() => mock.stats().openSockets <= 1, { timeoutMs: 3000, what: 'mock sockets released' });
     const r = await callJson(srv, '/v1/chat/completions', chatBody('ok', false));
@@ -97,9 +134,10 @@ describe('smmf serve', () => {
     assert.equal(await inFlight(srv), 0);
     // Each aborted call is logged as ended by a cancel, not by a model timeout.
     const hung = () => srv.accessLines('POST', '/v1/chat/completions').filter((l) => /model=hang/.test(l));
-    await waitFor(() => hung().length === CASES.length, { what: `${CASES.length} access lines` });
+    const want = CASES.length + 480;  // the four cases above, and the aborts of the memory test
+    await waitFor(() => hung().length === want, { what: `${want} access lines` });
     for (const l of hung()) {
-      assert.match(l, /error=.*(cancel|went away)/i, l);
+      assert.match(l, /error=.*(cancel|went away|connection lost)/i, l);
       assert.doesNotMatch(l, /timed out|silent|deadline/, l);
     }
   });
