@@ -8,12 +8,12 @@
 /// Lifetime: owned by shared_ptr; calls in flight keep the engine alive.
 #include <boost/asio/awaitable.hpp>
 
-#include <atomic>
 #include <map>
 #include <memory>
 #include <span>
 #include <string>
 
+#include "common/cancel_token.h"
 #include "common/error.h"
 #include "protocol/openai_types.h"
 #include "protocol/trace_context.h"
@@ -22,15 +22,9 @@ namespace smmf::engines {
 
 namespace asio = boost::asio;
 
-/// Set by the caller when the client goes away; engines poll it between decode steps.
-class CancelToken {
- public:
-  void cancel() { cancelled_.store(true, std::memory_order_relaxed); }
-  bool cancelled() const { return cancelled_.load(std::memory_order_relaxed); }
-
- private:
-  std::atomic<bool> cancelled_{false};
-};
+/// Set by the caller when the client goes away or a deadline passes; engines poll it between
+/// decode steps, and HTTP engines hand it to the client, which closes a pending upstream call.
+using CancelToken = smmf::CancelToken;
 
 /// Per-call context handed down from the gateway.
 struct CallContext {

@@ -7,7 +7,9 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
@@ -17,6 +19,7 @@
 
 #include <array>
 #include <charconv>
+#include <functional>
 #include <optional>
 #include <variant>
 
@@ -38,7 +41,14 @@ Clock::time_point expiry(std::chrono::milliseconds timeout, Clock::time_point de
   return deadline - now < timeout ? deadline : now + timeout;
 }
 
-ClientError io_error(const boost::system::error_code& ec, std::string_view what, bool before) {
+Error cancelled_error() {
+  return Error::cancelled("the upstream call was cancelled");
+}
+
+ClientError io_error(const boost::system::error_code& ec, std::string_view what, bool before,
+                     const CancelToken* cancel = nullptr) {
+  // A cancel closes the socket: the operation then fails with whatever error that gave.
+  if (cancel && cancel->cancelled()) return ClientError{cancelled_error(), before};
   if (ec == beast::error::timeout)
     return fail(ErrorCode::kDeadlineExceeded, fmt::format("{}: timed out", what), before);
   return fail(ErrorCode::kUnavailable, fmt::format("{}: {}", what, ec.message()), before);
@@ -90,6 +100,28 @@ struct ResponseStream::Conn {
     return std::visit([](auto& s) -> beast::tcp_stream& { return beast::get_lowest_layer(s); },
                       stream);
   }
+};
+
+/// While alive, a cancel of `token` (from any thread) runs `stop` on `ex`: the executor of the
+/// coroutine waiting on the I/O that `stop` interrupts, so that the two never run at once. A
+/// stop posted before the scope ends but run after it finds it gone and does nothing.
+class ResponseStream::CancelScope {
+ public:
+  CancelScope(CancelToken& token, asio::any_io_executor ex, std::function<void()> stop)
+      : stop_(std::make_shared<std::function<void()>>(std::move(stop))) {
+    std::weak_ptr<std::function<void()>> weak = stop_;
+    sub_ = token.on_cancel([ex = std::move(ex), weak] {
+      asio::post(ex, [weak] {
+        if (auto s = weak.lock()) (*s)();
+      });
+    });
+  }
+  CancelScope(const CancelScope&) = delete;
+  CancelScope& operator=(const CancelScope&) = delete;
+
+ private:
+  std::shared_ptr<std::function<void()>> stop_;
+  CancelToken::Subscription sub_;  // deregistered first
 };
 
 HttpClient::HttpClient(asio::any_io_executor ex, ClientOptions opts)
@@ -144,21 +176,31 @@ void HttpClient::give_back(std::unique_ptr<Conn> conn) {
 
 asio::awaitable<boost::system::result<std::unique_ptr<ResponseStream::Conn>, ClientError>>
 HttpClient::connect(const Url& url, const ProxyServer* proxy, std::string key,
-                    Clock::time_point deadline) {
+                    Clock::time_point deadline, CancelToken* cancel) {
   const std::string& host = proxy ? proxy->host : url.host;
   const uint16_t port = proxy ? proxy->port : url.port;
   const std::string peer = proxy ? fmt::format("proxy {}", proxy->origin()) : url.origin();
   asio::ip::tcp::resolver resolver(ex_);
+  beast::tcp_stream tcp(ex_);
+  beast::tcp_stream* live = &tcp;  // the socket a cancel closes (inside the TLS stream later)
+  std::optional<ResponseStream::CancelScope> scope;
+  if (cancel) {
+    auto here = co_await asio::this_coro::executor;
+    scope.emplace(*cancel, here, [&resolver, &live] {
+      resolver.cancel();
+      live->close();
+    });
+  }
   // Named locals, not structured bindings: GCC 12 double-destroys non-trivial bindings of a
   // co_await result.
   auto resolved = co_await resolver.async_resolve(host, std::to_string(port), kTuple);
   boost::system::error_code rec = std::get<0>(resolved);
   asio::ip::tcp::resolver::results_type results = std::move(std::get<1>(resolved));
-  if (rec) co_return io_error(rec, fmt::format("cannot resolve {}", host), true);
-  beast::tcp_stream tcp(ex_);
+  if (rec) co_return io_error(rec, fmt::format("cannot resolve {}", host), true, cancel);
+  if (cancel && cancel->cancelled()) co_return ClientError{cancelled_error(), true};
   tcp.expires_at(expiry(opts_.connect_timeout, deadline));
   auto [cec, ep] = co_await tcp.async_connect(results, kTuple);
-  if (cec) co_return io_error(cec, fmt::format("cannot connect to {}", peer), true);
+  if (cec) co_return io_error(cec, fmt::format("cannot connect to {}", peer), true, cancel);
   tcp.socket().set_option(asio::ip::tcp::no_delay(true));
   if (!url.tls) {
     tcp.expires_never();
@@ -175,12 +217,13 @@ HttpClient::connect(const Url& url, const ProxyServer* proxy, std::string key,
     if (!proxy->authorization.empty())
       creq.set(http::field::proxy_authorization, proxy->authorization);
     auto [wec, wn] = co_await http::async_write(tcp, creq, kTuple);
-    if (wec) co_return io_error(wec, fmt::format("CONNECT through {} failed", peer), true);
+    if (wec) co_return io_error(wec, fmt::format("CONNECT through {} failed", peer), true, cancel);
     beast::flat_buffer buf;
     http::response_parser<http::empty_body> cres;
     cres.skip(true);  // a 2xx answer to CONNECT has no body: the tunnel starts after the header
     auto [rec2, rn] = co_await http::async_read_header(tcp, buf, cres, kTuple);
-    if (rec2) co_return io_error(rec2, fmt::format("CONNECT through {} failed", peer), true);
+    if (rec2)
+      co_return io_error(rec2, fmt::format("CONNECT through {} failed", peer), true, cancel);
     unsigned st = cres.get().result_int();
     if (st / 100 != 2)
       co_return fail(ErrorCode::kUnavailable,
@@ -190,11 +233,14 @@ HttpClient::connect(const Url& url, const ProxyServer* proxy, std::string key,
                      fmt::format("{} sent data before the TLS handshake", peer));
   }
   SslStream ssl(std::move(tcp), *tls_);
+  live = &beast::get_lowest_layer(ssl);
   if (!SSL_set_tlsext_host_name(ssl.native_handle(), url.host.c_str()))
     co_return fail(ErrorCode::kUnavailable, fmt::format("TLS: cannot set SNI for {}", url.host));
   if (opts_.verify_tls) ssl.set_verify_callback(asio::ssl::host_name_verification(url.host));
   auto [hec] = co_await ssl.async_handshake(asio::ssl::stream_base::client, kTuple);
-  if (hec) co_return io_error(hec, fmt::format("TLS handshake with {} failed", url.origin()), true);
+  if (hec)
+    co_return io_error(hec, fmt::format("TLS handshake with {} failed", url.origin()), true,
+                       cancel);
   beast::get_lowest_layer(ssl).expires_never();
   co_return std::make_unique<Conn>(std::move(key), std::move(ssl));
 }
@@ -227,13 +273,18 @@ HttpClient::open(const Url& url, ClientRequest req) {
   std::string key = proxy ? url.origin() + " via " + proxy->origin() : url.origin();
   const auto deadline = opts_.total_timeout.count() > 0 ? Clock::now() + opts_.total_timeout
                                                         : Clock::time_point::max();
+  CancelToken* cancel = req.cancel.get();
+  auto here = co_await asio::this_coro::executor;
   for (int attempt = 0;; ++attempt) {
+    if (cancel && cancel->cancelled()) co_return ClientError{cancelled_error(), true};
     std::unique_ptr<Conn> conn = attempt == 0 ? take_idle(key) : nullptr;
     if (!conn) {
-      auto c = co_await connect(url, proxy, key, deadline);
+      auto c = co_await connect(url, proxy, key, deadline, cancel);
       if (!c) co_return c.error();
       conn = std::move(*c);
     }
+    std::optional<ResponseStream::CancelScope> scope;
+    if (cancel) scope.emplace(*cancel, here, [&conn] { conn->tcp().close(); });
     conn->tcp().expires_at(expiry(opts_.first_byte_timeout, deadline));
     auto [wec, wn] = co_await std::visit(
         [&](auto& s) { return asio::async_write(s, wire_bufs, kTuple); }, conn->stream);
@@ -248,13 +299,16 @@ HttpClient::open(const Url& url, ClientRequest req) {
       ec = hec;
     }
     if (ec) {
+      if (cancel && cancel->cancelled()) co_return ClientError{cancelled_error(), true};
       // A pooled connection the peer closed while idle fails at once: try a fresh one.
       if (conn->reused && ec != beast::error::timeout && conn->buffer.size() == 0) continue;
       co_return io_error(ec, fmt::format("request to {} failed", url.origin()), true);
     }
+    scope.reset();  // the stream takes over
     auto stream =
         std::unique_ptr<ResponseStream>(new ResponseStream(shared_from_this(), std::move(conn)));
     stream->deadline_ = deadline;
+    if (req.cancel) stream->watch_cancel(std::move(req.cancel), here);
     co_return stream;
   }
 }
@@ -278,6 +332,14 @@ ResponseStream::ResponseStream(std::shared_ptr<HttpClient> client, std::unique_p
   if (conn_->parser->is_done()) done_ = true;
 }
 
+void ResponseStream::watch_cancel(std::shared_ptr<CancelToken> token, asio::any_io_executor ex) {
+  cancel_ = std::move(token);
+  // Closing the socket ends a pending read at once; a later read() sees the token.
+  cancel_scope_ = std::make_unique<CancelScope>(*cancel_, std::move(ex), [this] {
+    if (conn_ && !done_) conn_->tcp().close();
+  });
+}
+
 ResponseStream::~ResponseStream() {
   // A connection goes back to the pool only when its response was read to the end.
   if (conn_ && done_ && conn_->parser && conn_->parser->is_done() && conn_->parser->keep_alive())
@@ -291,6 +353,10 @@ asio::awaitable<Result<std::string>> ResponseStream::read() {
   while (true) {
     parser.get().body().data = buf.data();
     parser.get().body().size = buf.size();
+    if (cancel_ && cancel_->cancelled()) {
+      conn_.reset();
+      co_return cancelled_error();
+    }
     if (Clock::now() >= deadline_) {
       conn_.reset();
       co_return Error{ErrorCode::kDeadlineExceeded, "upstream response exceeded its deadline", {}};
@@ -302,6 +368,7 @@ asio::awaitable<Result<std::string>> ResponseStream::read() {
     if (ec == http::error::need_buffer) ec = {};
     if (ec) {
       conn_.reset();
+      if (cancel_ && cancel_->cancelled()) co_return cancelled_error();
       if (ec == beast::error::timeout)
         co_return Error{ErrorCode::kDeadlineExceeded,
                         Clock::now() >= deadline_ ? "upstream response exceeded its deadline"
@@ -337,6 +404,9 @@ void ResponseStream::finish_in_background(std::unique_ptr<ResponseStream> stream
                                           std::chrono::milliseconds read_timeout,
                                           size_t max_bytes) {
   if (!stream || stream->done_ || !stream->conn_) return;  // nothing left: pooled or closed now
+  // The drain runs on the client's executor, not the caller's: no cancel may touch it there.
+  stream->cancel_scope_.reset();
+  stream->cancel_.reset();
   stream->read_timeout_ = read_timeout;
   auto ex = stream->client_->ex_;
   asio::co_spawn(

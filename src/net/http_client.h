@@ -8,6 +8,11 @@
 /// to one coroutine at a time. Lifetime: the client must outlive its streams.
 /// Errors: connect failure, reset and timeouts are Error{kUnavailable} or {kDeadlineExceeded}
 /// with `before_response` telling whether the peer answered anything (safe to retry elsewhere).
+/// Cancellation: a request may carry a CancelToken; once it is cancelled (from any thread) the
+/// pending step (resolve, connect, write, header or body read) ends at once with kCancelled and
+/// the connection is closed, so the upstream sees the call abandoned. The cancel is carried out
+/// on the executor of the coroutine that awaits the call (a connection's strand), never
+/// concurrently with it.
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/ssl/context.hpp>
 
@@ -18,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "common/cancel_token.h"
 #include "common/error.h"
 #include "net/http_types.h"
 #include "net/proxy.h"
@@ -62,6 +68,8 @@ struct ClientRequest {
   std::string body;
   std::string content_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;
+  /// Cancels the call and closes its connection (null = not cancellable).
+  std::shared_ptr<CancelToken> cancel;
 
   static ClientRequest get(std::string target) {
     ClientRequest r;
@@ -108,6 +116,7 @@ class ResponseStream {
   /// rest of the body is read and dropped in the background, each read within `read_timeout`
   /// and at most `max_bytes` in all, so that a body that ends promptly returns its connection
   /// to the pool instead of costing a new connection (and DNS lookup) for the next call.
+  /// The request's CancelToken no longer applies to it.
   static void finish_in_background(std::unique_ptr<ResponseStream> stream,
                                    std::chrono::milliseconds read_timeout = std::chrono::seconds(5),
                                    size_t max_bytes = 1 << 20);
@@ -115,9 +124,13 @@ class ResponseStream {
  private:
   friend class HttpClient;
   struct Conn;
+  class CancelScope;
   ResponseStream(std::shared_ptr<HttpClient> client, std::unique_ptr<Conn> conn);
+  void watch_cancel(std::shared_ptr<CancelToken> token, asio::any_io_executor ex);
   std::shared_ptr<HttpClient> client_;
   std::unique_ptr<Conn> conn_;
+  std::shared_ptr<CancelToken> cancel_;
+  std::unique_ptr<CancelScope> cancel_scope_;
   std::chrono::milliseconds read_timeout_;
   std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
   unsigned status_ = 0;
@@ -146,7 +159,7 @@ class HttpClient : public std::enable_shared_from_this<HttpClient> {
   using Conn = ResponseStream::Conn;
   asio::awaitable<boost::system::result<std::unique_ptr<Conn>, ClientError>> connect(
       const Url& url, const ProxyServer* proxy, std::string key,
-      std::chrono::steady_clock::time_point deadline);
+      std::chrono::steady_clock::time_point deadline, CancelToken* cancel);
   std::unique_ptr<Conn> take_idle(const std::string& key);
   void give_back(std::unique_ptr<Conn> conn);
 

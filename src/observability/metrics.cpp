@@ -79,7 +79,8 @@ Metrics::Metrics(std::shared_ptr<prom::Registry> r)
       feedback(family(prom::BuildCounter(), *r, "smmf_feedback_total",
                       "Feedback records stored, by score")),
       spans_dropped(family(prom::BuildCounter(), *r, "smmf_spans_dropped_total",
-                           "Finished spans dropped because the export queue was full")
+                           "Finished spans dropped: the export queue was full or the trace file "
+                           "could not be written")
                         .Add({})),
       spans_written(family(prom::BuildCounter(), *r, "smmf_spans_exported_total",
                            "Finished spans written to the trace files or sent to a collector")
@@ -87,6 +88,9 @@ Metrics::Metrics(std::shared_ptr<prom::Registry> r)
       otlp_failures(family(prom::BuildCounter(), *r, "smmf_otlp_export_failures_total",
                            "Batches of spans an OTLP collector did not accept")
                         .Add({})),
+      trace_write_failures(family(prom::BuildCounter(), *r, "smmf_trace_write_failures_total",
+                                  "Writes or opens of a trace file that failed (e.g. disk full)")
+                               .Add({})),
       registry_(std::move(r)),
       hooks_(std::make_shared<Hooks>()) {}
 

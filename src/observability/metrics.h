@@ -55,6 +55,7 @@ class Metrics {
   prometheus::Counter& spans_dropped;
   prometheus::Counter& spans_written;
   prometheus::Counter& otlp_failures;
+  prometheus::Counter& trace_write_failures;
 
   /// Registers a hook run at each scrape; it lives as long as the returned handle.
   [[nodiscard]] std::shared_ptr<void> on_scrape(std::function<void(ScrapeBuilder&)> hook);

@@ -5,13 +5,16 @@
 #include <boost/asio/use_future.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <filesystem>
-#include <fstream>
+#include <system_error>
 #include <vector>
 
 #include "net/http_client.h"
@@ -21,6 +24,11 @@
 namespace smmf::observability {
 namespace fs = std::filesystem;
 namespace asio = boost::asio;
+
+namespace {
+constexpr size_t kChunk = 256 << 10;  // bytes per write() at most
+constexpr auto kLogEvery = std::chrono::seconds(10);
+}  // namespace
 
 /// The writer thread's state: the open trace file and the OTLP client.
 struct SpanExporter::Writer {
@@ -37,32 +45,115 @@ struct SpanExporter::Writer {
     prefix = fmt::format("spans-{}-{}-", o.service, ::getpid());
   }
 
-  void write(const std::vector<Span>& spans) {
-    if (opts.trace_dir.empty() || spans.empty()) return;
+  ~Writer() { close_file(); }
+
+  /// Writes the spans as JSON lines and returns how many reached the file. A failed write
+  /// (disk full, I/O error) drops the spans it carried and the rest of the batch, cuts the file
+  /// back to its last whole line and closes it: the next batch reopens it and tries again.
+  size_t write(const std::vector<Span>& spans) {
+    if (opts.trace_dir.empty() || spans.empty()) return 0;
+    reopen_if_unlinked();
+    size_t written = 0;
     for (const auto& s : spans) {
-      if (!file.is_open() || bytes >= opts.max_file_bytes) rotate();
-      if (!file.is_open()) return;
-      std::string line = boost::json::serialize(span_to_json(s));
-      line += '\n';
-      file.write(line.data(), static_cast<std::streamsize>(line.size()));
-      bytes += line.size();
+      if (fd >= 0 && bytes + buf.size() >= opts.max_file_bytes && !flush_buf(written)) break;
+      if (fd < 0 || bytes >= opts.max_file_bytes) {
+        open_file();
+        if (fd < 0) break;
+      }
+      buf += boost::json::serialize(span_to_json(s));
+      buf += '\n';
+      ++buf_spans;
+      if (buf.size() >= kChunk && !flush_buf(written)) break;
     }
-    file.flush();
-    if (!file) spdlog::warn("cannot write trace file {}: {}", current.string(), "write failed");
+    flush_buf(written);
+    buf.clear();
+    buf_spans = 0;
+    if (written < spans.size()) dropped_spans(spans.size() - written);
+    return written;
   }
 
-  void rotate() {
-    if (file.is_open()) file.close();
+  /// Writes `buf` to the file; false (the file closed, `buf` dropped) when that failed.
+  bool flush_buf(size_t& written) {
+    if (buf.empty() || fd < 0) return buf.empty();
+    size_t off = 0;
+    while (off < buf.size()) {
+      ssize_t n = ::write(fd, buf.data() + off, buf.size() - off);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        fail(n < 0 ? errno : EIO);
+        return false;
+      }
+      off += static_cast<size_t>(n);
+    }
+    bytes += buf.size();
+    written += buf_spans;
+    buf.clear();
+    buf_spans = 0;
+    if (failing) {
+      failing = false;
+      spdlog::info("trace file {} is writable again ({} spans were dropped meanwhile)",
+                   current.string(), dropped_while_failing);
+      dropped_while_failing = 0;
+    }
+    return true;
+  }
+
+  void fail(int err) {
+    // Whatever part of the chunk went in is cut off again, so that the next write starts a line.
+    if (::ftruncate(fd, static_cast<off_t>(bytes)) != 0)
+      bytes = opts.max_file_bytes;  // cannot: the next write goes to a new file instead
+    close_file();
+    buf.clear();
+    buf_spans = 0;
+    failing = true;
+    last_error = err;
+    metrics().trace_write_failures.Increment();
+  }
+
+  void dropped_spans(size_t n) {
+    metrics().spans_dropped.Increment(static_cast<double>(n));
+    dropped_total += n;
+    dropped_while_failing += n;
+    auto now = std::chrono::steady_clock::now();
+    if (now - last_fail_log >= kLogEvery) {
+      last_fail_log = now;
+      spdlog::warn("cannot write trace file {}: {}; dropping spans ({} so far)", current.string(),
+                   std::system_category().message(last_error), dropped_total);
+    }
+  }
+
+  /// Opens the next trace file, or the current one again when it was closed by a failure.
+  void open_file() {
+    const bool next = current.empty() || bytes >= opts.max_file_bytes;
+    close_file();
     std::error_code ec;
     fs::create_directories(opts.trace_dir, ec);  // also when removed while running
-    current = fs::path(opts.trace_dir) / fmt::format("{}{:06}.jsonl", prefix, seq++);
-    file.open(current, std::ios::binary | std::ios::app);
+    if (next) current = fs::path(opts.trace_dir) / fmt::format("{}{:06}.jsonl", prefix, seq++);
     bytes = 0;
-    if (!file) {
-      spdlog::warn("cannot open trace file {}", current.string());
+    fd = ::open(current.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0) {
+      failing = true;
+      last_error = errno;
+      metrics().trace_write_failures.Increment();
       return;
     }
-    prune();
+    struct stat st {};
+    if (::fstat(fd, &st) == 0) bytes = static_cast<uint64_t>(st.st_size);
+    if (next) prune();
+  }
+
+  /// A file removed while open (e.g. to free space) would swallow every later write unseen.
+  void reopen_if_unlinked() {
+    struct stat st {};
+    if (fd < 0 || (::fstat(fd, &st) == 0 && st.st_nlink > 0)) return;
+    spdlog::warn("trace file {} was removed while open: starting a new one", current.string());
+    close_file();
+    current.clear();
+  }
+
+  void close_file() {
+    if (fd >= 0) ::close(fd);
+    fd = -1;
   }
 
   // Oldest first, by modification time, never the file this process writes now.
@@ -110,10 +201,17 @@ struct SpanExporter::Writer {
   net::Url url;
   std::shared_ptr<net::HttpClient> client;
   std::string prefix;
-  fs::path current;
-  std::ofstream file;
-  uint64_t bytes = 0;
+  fs::path current;  ///< the file written now (empty before the first)
+  int fd = -1;
+  uint64_t bytes = 0;  ///< in the current file, whole lines only
   int seq = 0;
+  std::string buf;  ///< lines not written yet
+  size_t buf_spans = 0;
+  bool failing = false;  ///< the last write or open failed
+  int last_error = 0;
+  uint64_t dropped_total = 0;
+  uint64_t dropped_while_failing = 0;
+  std::chrono::steady_clock::time_point last_fail_log{};
 };
 
 SpanExporter::SpanExporter(ExporterOptions opts) : opts_(std::move(opts)) {
@@ -209,8 +307,9 @@ void SpanExporter::run() {
       stopping = stopping_;
       if (flush_asked_ > flush_done_) flush = flush_asked_;
     }
-    writer_->write(batch);
-    const size_t n = batch.size();
+    // With a trace_dir, a span counts as exported once it is in the file (failures are counted
+    // as dropped by the writer); without, once it is handed to the collector.
+    const size_t n = opts_.trace_dir.empty() ? batch.size() : writer_->write(batch);
     if (writer_->client) {
       for (auto& s : batch) pending_otlp.push_back(std::move(s));
       auto now = std::chrono::steady_clock::now();

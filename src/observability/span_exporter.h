@@ -8,6 +8,11 @@
 /// Files: `<trace_dir>/spans-<service>-<pid>-<seq>.jsonl`; a file past max_file_bytes is
 /// closed and the next one opened; beyond max_files files in the folder the oldest are removed
 /// (never a file being written by this process).
+/// Write failures (disk full, I/O error, folder gone): the batch's spans are dropped and counted
+/// in smmf_spans_dropped_total, each failure in smmf_trace_write_failures_total, with a warn log
+/// at most every 10 s; the file is cut back to its last whole line and closed, and the next
+/// batch tries again, so writing resumes by itself when space comes back. A file removed while
+/// open is noticed at the next batch and a new one started.
 /// Threading: submit/flush/stop are thread-safe. Lifetime: stop() (or the destructor) writes
 /// what is queued and joins the thread.
 #include <chrono>
@@ -54,6 +59,7 @@ class SpanExporter {
   void start();
   void stop();
 
+  /// Spans dropped because the queue was full (write failures are in the metrics only).
   uint64_t dropped() const;
   const ExporterOptions& options() const { return opts_; }
 

@@ -39,6 +39,7 @@ asio::awaitable<Result<GenerationResult>> AnthropicEngine::chat(const protocol::
   for (const auto& h : opts_.headers) creq.headers.push_back(h);
   if (!ctx.request_id.empty()) creq.headers.emplace_back("x-request-id", ctx.request_id);
   if (sink) creq.headers.emplace_back("accept", "text/event-stream");
+  creq.cancel = ctx.cancel;
 
   std::string upstream = opts_.base.origin();
   auto opened = co_await client_->open(opts_.base, std::move(creq));

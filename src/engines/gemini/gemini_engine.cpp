@@ -35,6 +35,7 @@ net::ClientRequest GeminiEngine::make_request(std::string target, std::string bo
   if (!opts_.api_key.empty()) req.headers.emplace_back("x-goog-api-key", opts_.api_key);
   for (const auto& h : opts_.headers) req.headers.push_back(h);
   if (!ctx.request_id.empty()) req.headers.emplace_back("x-request-id", ctx.request_id);
+  req.cancel = ctx.cancel;
   return req;
 }
 

@@ -60,6 +60,7 @@ net::ClientRequest OpenAiEngine::make_request(std::string target, std::string bo
   if (!ctx.request_id.empty()) req.headers.emplace_back("x-request-id", ctx.request_id);
   if (ctx.trace.valid())
     req.headers.emplace_back("traceparent", protocol::format_traceparent(ctx.trace));
+  req.cancel = ctx.cancel;  // a client that leaves closes the upstream call at once
   return req;
 }
 

@@ -3,6 +3,9 @@
 /// vLLM, SGLang, llama-server, Ollama, or a cloud provider. Streams are relayed chunk by chunk
 /// (each upstream read becomes one sink write). Upstream errors keep their status and message.
 /// Threading: thread-safe; all I/O is async on the shared HttpClient; no thread of its own.
+/// Cancellation: the call's CancelToken goes with each upstream request; when the client leaves
+/// (or a deadline passes) the pending upstream step ends at once and its connection is closed,
+/// so the upstream (e.g. a worker, which then cancels its own engine) sees the call abandoned.
 #include <memory>
 #include <string>
 #include <vector>

@@ -115,7 +115,7 @@ asio::awaitable<Result<protocol::EmbeddingResult>> TeiEngine::embed(
   body["inputs"] = std::move(inputs);
   body["normalize"] = opts_.normalize;
   body["truncate"] = opts_.truncate;
-  auto answer = co_await upstream_.call("/embed", body, ctx.request_id);
+  auto answer = co_await upstream_.call("/embed", body, ctx);
   if (!answer) co_return answer.error();
   auto out = parse_tei_embeddings(answer->body, req.inputs.size());
   if (!out) co_return out.error();
@@ -133,7 +133,7 @@ asio::awaitable<Result<protocol::RerankResult>> TeiEngine::rerank(
   body["raw_scores"] = opts_.raw_scores;
   body["return_text"] = false;
   body["truncate"] = opts_.truncate;
-  auto answer = co_await upstream_.call("/rerank", body, ctx.request_id);
+  auto answer = co_await upstream_.call("/rerank", body, ctx);
   if (!answer) co_return answer.error();
   auto out = parse_tei_rerank(answer->body, req.documents.size());
   if (!out) co_return out.error();

@@ -87,8 +87,8 @@ asio::awaitable<Result<protocol::Choice>> TgiEngine::generate_one(
     const CallContext& ctx, protocol::Usage& usage) {
   if (ctx.cancel->cancelled()) co_return Error::cancelled("the client went away");
   if (sink) co_return co_await stream_one(prompt, g, index, *sink, ctx, usage);
-  auto answer = co_await upstream_.call("/generate", generate_body(prompt, g, opts_.max_new_tokens),
-                                        ctx.request_id);
+  auto answer =
+      co_await upstream_.call("/generate", generate_body(prompt, g, opts_.max_new_tokens), ctx);
   if (!answer) co_return answer.error();
   auto out = parse_generate_response(answer->body);
   if (!out) co_return out.error();
@@ -108,8 +108,8 @@ asio::awaitable<Result<protocol::Choice>> TgiEngine::stream_one(const std::strin
                                                                 protocol::Usage& usage) {
   std::string upstream = opts_.upstream.base.origin();
   auto body = generate_body(prompt, g, opts_.max_new_tokens);
-  auto opened = co_await upstream_.client().open(
-      opts_.upstream.base, upstream_.post("/generate_stream", body, ctx.request_id));
+  auto opened = co_await upstream_.client().open(opts_.upstream.base,
+                                                 upstream_.post("/generate_stream", body, ctx));
   if (!opened) co_return opened.error().error;
   auto& stream = **opened;
   if (stream.status() != 200) {

@@ -10,17 +10,18 @@ namespace smmf::engines::tgi {
 namespace json = boost::json;
 
 net::ClientRequest Upstream::post(std::string target, const json::object& body,
-                                  const std::string& request_id) const {
+                                  const CallContext& ctx) const {
   auto req = net::ClientRequest::post(std::move(target), json::serialize(body));
   if (!opts_.api_key.empty()) req.headers.emplace_back("Authorization", "Bearer " + opts_.api_key);
   for (const auto& h : opts_.headers) req.headers.push_back(h);
-  if (!request_id.empty()) req.headers.emplace_back("x-request-id", request_id);
+  if (!ctx.request_id.empty()) req.headers.emplace_back("x-request-id", ctx.request_id);
+  req.cancel = ctx.cancel;
   return req;
 }
 
 asio::awaitable<Result<JsonAnswer>> Upstream::call(std::string target, const json::object& body,
-                                                   const std::string& request_id) const {
-  auto res = co_await client_->send(opts_.base, post(std::move(target), body, request_id));
+                                                   const CallContext& ctx) const {
+  auto res = co_await client_->send(opts_.base, post(std::move(target), body, ctx));
   if (!res) co_return res.error().error;
   if (res->status != 200) {
     Error e = protocol::upstream_error(res->status, res->body, opts_.base.origin());

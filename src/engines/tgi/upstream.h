@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/config.h"
+#include "engines/engine.h"
 #include "net/http_client.h"
 
 namespace smmf::engines::tgi {
@@ -33,11 +34,12 @@ class Upstream {
   Upstream(std::shared_ptr<net::HttpClient> client, UpstreamOptions opts)
       : client_(std::move(client)), opts_(std::move(opts)) {}
 
+  /// A POST carrying the call's request id and CancelToken (a cancel closes the upstream call).
   net::ClientRequest post(std::string target, const boost::json::object& body,
-                          const std::string& request_id) const;
+                          const CallContext& ctx) const;
   /// POSTs `body` and parses a 200 JSON answer; anything else is an Error.
   asio::awaitable<Result<JsonAnswer>> call(std::string target, const boost::json::object& body,
-                                           const std::string& request_id) const;
+                                           const CallContext& ctx) const;
   /// GET {base}/health must answer 200 (used by load()).
   asio::awaitable<Status> check_health() const;
 

@@ -13,7 +13,10 @@
 //   error-503     503 with an OpenAI error body
 //   error-500-html  500 with an HTML page
 //
-// `stats()` counts requests and the sockets still open (so tests can see smmf let go).
+// `stats()` counts requests and the sockets still open (so tests can see smmf let go);
+// `calls` lists each request as { model, stream, receivedAt, closedAt } (ms since the epoch;
+// closedAt is set when the request's connection closes), and `waitCall(model, from)` resolves
+// with the first call to `model` at index >= `from`.
 import http from 'node:http';
 import crypto from 'node:crypto';
 
@@ -33,6 +36,7 @@ const okJson = () => JSON.stringify({
 export async function startMockUpstream({ dripMs = 5 } = {}) {
   const sockets = new Set();
   const timers = new Set();
+  const calls = [];
   let requests = 0;
   const later = (ms, fn) => {
     const t = setTimeout(() => { timers.delete(t); fn(); }, ms);
@@ -60,6 +64,10 @@ export async function startMockUpstream({ dripMs = 5 } = {}) {
       let parsed = {};
       try { parsed = JSON.parse(body); } catch { /* answered below as ok */ }
       const stream = parsed.stream === true;
+      const rec = { model: parsed.model, stream, receivedAt: Date.now(), closedAt: null };
+      calls.push(rec);
+      if (req.socket.destroyed) rec.closedAt = rec.receivedAt;
+      else req.socket.calls.push(rec);
       const sse = () => res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
       const json = (status, text, type = 'application/json') => {
         res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(text) });
@@ -114,7 +122,12 @@ export async function startMockUpstream({ dripMs = 5 } = {}) {
   });
   server.on('connection', (s) => {
     sockets.add(s);
-    s.on('close', () => sockets.delete(s));
+    s.calls = [];  // the requests it carried, stamped when it closes
+    s.on('close', () => {
+      sockets.delete(s);
+      const now = Date.now();
+      for (const rec of s.calls) rec.closedAt = now;
+    });
   });
   server.keepAliveTimeout = 60_000;
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
@@ -123,6 +136,16 @@ export async function startMockUpstream({ dripMs = 5 } = {}) {
     port,
     base: `http://127.0.0.1:${port}/v1`,
     stats: () => ({ requests, openSockets: sockets.size }),
+    calls,
+    async waitCall(model, from = 0, { timeoutMs = 10000 } = {}) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const c = calls.slice(from).find((x) => x.model === model);
+        if (c) return c;
+        if (Date.now() > deadline) throw new Error(`no call to ${model} within ${timeoutMs} ms`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    },
     async close() {
       for (const t of timers) clearTimeout(t);
       for (const s of sockets) s.destroy();

@@ -4,11 +4,13 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
 #include <boost/json/value.hpp>
 
 #include <atomic>
+#include <optional>
 #include <thread>
 
 #include "net/http_client.h"
@@ -37,10 +39,26 @@ class HttpTest : public testing::Test {
       }
       co_await ex.end_stream();
     });
+    // Answer nothing (or one chunk) until the client goes away (5 s at most).
+    router_->add(http::verb::get, "/stall", [this](HttpExchange& ex) { return stall(ex, false); });
+    router_->add(http::verb::get, "/stall-body",
+                 [this](HttpExchange& ex) { return stall(ex, true); });
     router_->add(http::verb::get, "/throw", [](HttpExchange&) -> asio::awaitable<void> {
       throw std::runtime_error("boom");
       co_return;
     });
+  }
+
+  asio::awaitable<void> stall(HttpExchange& ex, bool body) {
+    ex.watch_disconnect([this] { disconnected_ = true; });
+    if (body) {
+      if (!co_await ex.start_stream(http::status::ok, "text/event-stream")) co_return;
+      if (!co_await ex.write_chunk("data: 0\n\n")) co_return;
+    }
+    for (int i = 0; i < 250 && !disconnected_; ++i) {
+      asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::milliseconds(20));
+      co_await t.async_wait(asio::use_awaitable);
+    }
   }
 
   void start(ServerConfig cfg = {}) {
@@ -70,6 +88,41 @@ class HttpTest : public testing::Test {
   template <class T>
   T run(asio::awaitable<T> a) {
     return asio::co_spawn(ioc_, std::move(a), asio::use_future).get();
+  }
+
+  /// Opens `target` with a CancelToken, on a strand as the gateway does, reads until the body
+  /// ends or fails, and cancels the token from this thread after `after`. Returns the call's
+  /// error (none when it ended without one) and how long the cancel took to end it.
+  std::pair<std::optional<ErrorCode>, std::chrono::milliseconds> cancel_after(
+      std::string target, std::chrono::milliseconds after) {
+    auto token = std::make_shared<CancelToken>();
+    // Parameters, not captures: the coroutine outlives the lambda object.
+    auto call = [](std::shared_ptr<HttpClient> client, Url url, std::string path,
+                   std::shared_ptr<CancelToken> tok) -> asio::awaitable<std::optional<ErrorCode>> {
+      auto req = ClientRequest::get(std::move(path));
+      req.cancel = std::move(tok);
+      auto s = co_await client->open(url, std::move(req));
+      if (!s) co_return s.error().error.code;
+      for (;;) {
+        auto piece = co_await (*s)->read();
+        if (!piece) co_return piece.error().code;
+        if (piece->empty()) co_return std::nullopt;
+      }
+    };
+    auto fut = asio::co_spawn(asio::make_strand(ioc_), call(client_, url_, target, token),
+                              asio::use_future);
+    std::this_thread::sleep_for(after);
+    auto t0 = std::chrono::steady_clock::now();
+    token->cancel();
+    auto code = fut.get();
+    return {code, std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now() - t0)};
+  }
+
+  bool wait_disconnected() {
+    for (int i = 0; i < 200 && !disconnected_; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    return disconnected_;
   }
 
   asio::io_context ioc_;
@@ -194,6 +247,34 @@ TEST_F(HttpTest, GracefulStopLetsAStreamFinish) {
   EXPECT_EQ(fut.get(), "data: 0\n\ndata: 1\n\ndata: 2\n\ndata: 3\n\ndata: 4\n\n");
   EXPECT_EQ(stopped.get_future().wait_for(std::chrono::seconds(5)), std::future_status::ready);
   server_.reset();
+}
+
+TEST_F(HttpTest, CancelEndsAPendingHeaderReadAndClosesTheConnection) {
+  start();
+  auto [code, took] = cancel_after("/stall", std::chrono::milliseconds(150));
+  EXPECT_EQ(code, ErrorCode::kCancelled);
+  EXPECT_LT(took.count(), 1000);
+  EXPECT_TRUE(wait_disconnected());  // the server saw the connection close
+}
+
+TEST_F(HttpTest, CancelEndsAPendingBodyReadAndClosesTheConnection) {
+  start();
+  auto [code, took] = cancel_after("/stall-body", std::chrono::milliseconds(150));
+  EXPECT_EQ(code, ErrorCode::kCancelled);
+  EXPECT_LT(took.count(), 1000);
+  EXPECT_TRUE(wait_disconnected());
+  EXPECT_EQ(client_->idle_connections(), 0u);  // a cancelled connection is not pooled
+}
+
+TEST_F(HttpTest, AnAlreadyCancelledCallSendsNothing) {
+  start();
+  auto token = std::make_shared<CancelToken>();
+  token->cancel();
+  auto req = ClientRequest::get("/hello");
+  req.cancel = token;
+  auto r = run(client_->send(url_, std::move(req)));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().error.code, ErrorCode::kCancelled);
 }
 
 }  // namespace

@@ -3,8 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <fmt/format.h>
+#include <sys/resource.h>
 #include <unistd.h>
+
 #include <boost/json/parse.hpp>
+#include <csignal>
 
 #include <filesystem>
 #include <fstream>
@@ -96,6 +99,79 @@ TEST(SpanExporter, WritesOneJsonLinePerSpanAndRotates) {
   ASSERT_TRUE(span);
   EXPECT_EQ(span->trace_id, trace);
   EXPECT_EQ(span->end_us - span->start_us, 1500);
+  fs::remove_all(dir);
+}
+
+/// Caps the size of files this process writes (RLIMIT_FSIZE: writes past it fail with EFBIG,
+/// like a full disk) until destroyed.
+class FileSizeLimit {
+ public:
+  explicit FileSizeLimit(rlim_t bytes) {
+    ::getrlimit(RLIMIT_FSIZE, &saved_);
+    old_handler_ = std::signal(SIGXFSZ, SIG_IGN);  // EFBIG instead of a signal
+    rlimit r = saved_;
+    r.rlim_cur = bytes;
+    ::setrlimit(RLIMIT_FSIZE, &r);
+  }
+  ~FileSizeLimit() {
+    ::setrlimit(RLIMIT_FSIZE, &saved_);
+    std::signal(SIGXFSZ, old_handler_);
+  }
+
+ private:
+  rlimit saved_{};
+  void (*old_handler_)(int) = nullptr;
+};
+
+TEST(SpanExporter, AFailedWriteDropsCountsAndRecoversWithWholeLines) {
+  auto dir = temp_dir("full");
+  ExporterOptions o;
+  o.trace_dir = dir.string();
+  SpanExporter ex(o);
+  const auto trace = protocol::new_trace_id();
+  ASSERT_TRUE(ex.submit(make_span(trace)));
+  ex.flush();
+  ASSERT_EQ(lines_in(dir).size(), 1u);
+  const auto file = fs::directory_iterator(dir)->path();
+  const auto good_size = fs::file_size(file);
+
+  const double dropped0 = metrics().spans_dropped.Value();
+  const double failures0 = metrics().trace_write_failures.Value();
+  {
+    // Room for about half a span more: the write stops mid-line.
+    FileSizeLimit limit(good_size + good_size / 2);
+    for (int i = 0; i < 3; ++i) {
+      ASSERT_TRUE(ex.submit(make_span(trace)));
+      ex.flush();
+    }
+    EXPECT_EQ(metrics().spans_dropped.Value() - dropped0, 3);
+    EXPECT_EQ(metrics().trace_write_failures.Value() - failures0, 3);  // one per batch tried
+    EXPECT_EQ(fs::file_size(file), good_size);  // the partial line was cut off
+  }
+  // Space is back: the next spans are written to the same file, each on a line of its own.
+  for (int i = 0; i < 2; ++i) ASSERT_TRUE(ex.submit(make_span(trace)));
+  ex.flush();
+  EXPECT_EQ(metrics().trace_write_failures.Value() - failures0, 3);
+  auto lines = lines_in(dir);
+  ASSERT_EQ(lines.size(), 3u);
+  for (const auto& l : lines) EXPECT_TRUE(span_from_json(boost::json::parse(l))) << l;
+  EXPECT_EQ(ex.dropped(), 0u);  // the queue itself never overflowed
+  fs::remove_all(dir);
+}
+
+TEST(SpanExporter, AFileRemovedWhileOpenIsReplaced) {
+  auto dir = temp_dir("removed");
+  ExporterOptions o;
+  o.trace_dir = dir.string();
+  SpanExporter ex(o);
+  const auto trace = protocol::new_trace_id();
+  ASSERT_TRUE(ex.submit(make_span(trace)));
+  ex.flush();
+  fs::remove_all(dir);  // e.g. an operator freeing space
+  ASSERT_TRUE(ex.submit(make_span(trace)));
+  ex.flush();
+  ASSERT_TRUE(fs::is_directory(dir));
+  EXPECT_EQ(lines_in(dir).size(), 1u);  // in a new file, not in the removed one
   fs::remove_all(dir);
 }
 
