@@ -174,6 +174,7 @@ asio::awaitable<void> ChildProcess::read_output(int fd) {
     }
   }
   if (!partial.empty()) log_->add(std::move(partial));
+  output_closed_ = true;
 }
 
 asio::awaitable<void> ChildProcess::reap() {
@@ -184,9 +185,16 @@ asio::awaitable<void> ChildProcess::reap() {
     pid_t r = ::waitpid(pid_, &status, WNOHANG);
     if (r == pid_ || (r < 0 && errno == ECHILD)) {
       status_ = status;
-      exited_ = true;
       // Whatever the child left behind in its group (a wrapper script's children) goes too.
       ::kill(-pid_, SIGKILL);
+      // Its last words may still sit in the pipe: read them before anyone asks why it ended
+      // (bounded: a process outside the group may hold the pipe open).
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+      while (!output_closed_ && std::chrono::steady_clock::now() < deadline) {
+        timer.expires_after(std::chrono::milliseconds(10));
+        co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+      }
+      exited_ = true;
       co_return;
     }
     timer.expires_after(std::chrono::milliseconds(50));

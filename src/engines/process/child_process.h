@@ -53,6 +53,7 @@ class ChildProcess : public std::enable_shared_from_this<ChildProcess> {
   ~ChildProcess();
 
   int pid() const { return pid_; }
+  /// True once the child was reaped and its output read to the end (or 1 s passed).
   bool exited() const { return exited_.load(); }
   /// "exited with code 1", "killed by signal 9" (empty while running).
   std::string exit_description() const;
@@ -73,7 +74,8 @@ class ChildProcess : public std::enable_shared_from_this<ChildProcess> {
   int pid_;
   std::shared_ptr<LogTail> log_;
   std::string log_name_;
-  std::atomic<bool> exited_{false};
+  std::atomic<bool> exited_{false};         ///< reaped, and its output read (bounded wait)
+  std::atomic<bool> output_closed_{false};  ///< the pipe reached end of file
   std::atomic<int> status_{0};
 };
 
