@@ -29,22 +29,36 @@ std::string format_sse(std::string_view data, std::string_view event) {
 
 bool SseParser::feed(std::string_view bytes, std::vector<SseEvent>& out) {
   if (failed_) return false;
-  for (char c : bytes) {
+  // Whole lines at a time: a line that arrives complete is handled in place, not copied.
+  size_t i = 0;
+  while (i < bytes.size()) {
     if (pending_cr_) {
       pending_cr_ = false;
-      if (c == '\n') continue;  // CRLF already ended the line at CR
+      if (bytes[i] == '\n') {  // CRLF already ended the line at CR
+        ++i;
+        continue;
+      }
     }
-    if (c == '\r' || c == '\n') {
-      pending_cr_ = c == '\r';
-      on_line(line_, out);
-      line_.clear();
-      continue;
-    }
-    line_ += c;
-    if (line_.size() + current_.data.size() > max_event_bytes_) {
+    size_t eol = bytes.find_first_of("\r\n", i);
+    std::string_view seg =
+        bytes.substr(i, eol == std::string_view::npos ? std::string_view::npos : eol - i);
+    if (line_.size() + seg.size() + current_.data.size() > max_event_bytes_) {
       failed_ = true;
       return false;
     }
+    if (eol == std::string_view::npos) {
+      line_ += seg;
+      break;
+    }
+    if (line_.empty()) {
+      on_line(seg, out);
+    } else {
+      line_ += seg;
+      on_line(line_, out);
+      line_.clear();
+    }
+    pending_cr_ = bytes[eol] == '\r';
+    i = eol + 1;
   }
   return true;
 }
