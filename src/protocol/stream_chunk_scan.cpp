@@ -6,6 +6,7 @@
 #include <boost/json/string.hpp>
 
 #include <charconv>
+#include <cstring>
 
 #include "protocol/openai_client_json.h"
 #include "protocol/sse.h"
@@ -272,7 +273,9 @@ void append_relayed_chunk(std::string& out, std::string_view head, const StreamC
   for (size_t i = 0; i < chunk.n_kept; ++i) {
     out += ',';
     out += chunk.kept[i];
-    multiline = multiline || chunk.kept[i].find_first_of("\r\n") != std::string_view::npos;
+    const auto& k = chunk.kept[i];
+    multiline =
+        multiline || std::memchr(k.data(), '\n', k.size()) || std::memchr(k.data(), '\r', k.size());
   }
   if (usage_null) out += ",\"usage\":null";
   out += '}';
