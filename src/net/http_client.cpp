@@ -46,7 +46,11 @@ ClientError io_error(const boost::system::error_code& ec, std::string_view what,
 }  // namespace
 
 std::string Url::origin() const {
-  return fmt::format("{}://{}:{}", tls ? "https" : "http", host, port);
+  std::string out = tls ? "https://" : "http://";
+  out += host;
+  out += ':';
+  out += std::to_string(port);
+  return out;
 }
 
 std::string encode_component(std::string_view s) {
@@ -206,8 +210,10 @@ HttpClient::open(const Url& url, ClientRequest req) {
   const bool absolute = proxy && !url.tls;
   http::request<http::string_body> msg{
       req.method, absolute ? url.origin() + url.path + req.target : url.path + req.target, 11};
-  msg.set(http::field::host,
-          url.port == (url.tls ? 443 : 80) ? url.host : fmt::format("{}:{}", url.host, url.port));
+  if (url.port == (url.tls ? 443 : 80))
+    msg.set(http::field::host, url.host);
+  else
+    msg.set(http::field::host, url.host + ':' + std::to_string(url.port));
   msg.set(http::field::user_agent, "smmf/" SMMF_VERSION);
   for (const auto& [k, v] : opts_.default_headers) msg.set(k, v);
   for (auto& [k, v] : req.headers) msg.set(k, v);
