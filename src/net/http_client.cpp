@@ -294,6 +294,28 @@ asio::awaitable<Result<std::string>> ResponseStream::read() {
   if (done_ || !conn_) co_return std::string();
   auto& parser = *conn_->parser;
   auto& buf = conn_->body_buf;
+  // What is already buffered (the body that came with the header, the next chunks of a stream
+  // that arrived together) is parsed here, synchronously, as Beast's read_some would before
+  // going to the network: no composed operation and no trip through the executor per chunk.
+  while (conn_->buffer.size() > 0 && !parser.is_done()) {
+    parser.get().body().data = buf.data();
+    parser.get().body().size = buf.size();
+    boost::system::error_code ec;
+    size_t used = parser.put(conn_->buffer.data(), ec);
+    conn_->buffer.consume(used);
+    if (ec == http::error::need_buffer) ec = {};
+    if (ec == http::error::need_more) break;  // a partial chunk: the rest is on the network
+    if (ec) {
+      conn_.reset();
+      co_return Error{ErrorCode::kUnavailable,
+                      fmt::format("upstream sent an invalid response: {}", ec.message()),
+                      {}};
+    }
+    size_t got = buf.size() - parser.get().body().size;
+    if (parser.is_done()) done_ = true;
+    if (got > 0 || done_) co_return std::string(buf.data(), got);
+    if (used == 0) break;
+  }
   while (true) {
     parser.get().body().data = buf.data();
     parser.get().body().size = buf.size();
