@@ -18,8 +18,9 @@ namespace {
 
 constexpr int kMaxDepth = 64;
 
-// A cursor over JSON text that validates while it skips (enough that what it accepts is JSON
-// a client can parse: balanced containers, terminated strings, literal words, number chars).
+// A cursor over JSON text that checks the syntax of what it skips: balanced containers,
+// terminated strings without raw control characters, literals, numbers. Not UTF-8: a chunk with
+// invalid UTF-8 inside a string is relayed as the upstream sent it.
 class Cursor {
  public:
   explicit Cursor(std::string_view s) : p_(s.data()), end_(s.data() + s.size()) {}
@@ -70,14 +71,31 @@ class Cursor {
     p_ += word.size();
     return true;
   }
+  // JSON's number grammar: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
   bool number(std::string_view& text) {
     ws();
     const char* start = p_;
-    while (p_ != end_ && ((*p_ >= '0' && *p_ <= '9') || *p_ == '-' || *p_ == '+' || *p_ == '.' ||
-                          *p_ == 'e' || *p_ == 'E'))
+    auto digits = [&] {
+      const char* d = p_;
+      while (p_ != end_ && *p_ >= '0' && *p_ <= '9') ++p_;
+      return p_ != d;
+    };
+    if (p_ != end_ && *p_ == '-') ++p_;
+    if (p_ != end_ && *p_ == '0')
       ++p_;
+    else if (!digits())
+      return false;
+    if (p_ != end_ && *p_ == '.') {
+      ++p_;
+      if (!digits()) return false;
+    }
+    if (p_ != end_ && (*p_ == 'e' || *p_ == 'E')) {
+      ++p_;
+      if (p_ != end_ && (*p_ == '+' || *p_ == '-')) ++p_;
+      if (!digits()) return false;
+    }
     text = std::string_view(start, static_cast<size_t>(p_ - start));
-    return p_ != start;
+    return true;
   }
   bool skip_value(int depth = 0) {
     if (depth > kMaxDepth) return false;

@@ -33,6 +33,7 @@ TEST(StreamChunkScan, ReadsDeltasLikeTheFullParser) {
           R"({"id":"u1","choices":[{"index":1,"delta":{},"finish_reason":"length"},{"index":0,"delta":{"content":null},"finish_reason":"stop"}]})",
           R"( { "choices" : [ { "text" : "plain" , "index" : 2 } ] , "system_fingerprint" : "fp" } )",
           R"({"choices":[{"index":0,"delta":{"content":"x","tool_calls":[{"id":"t","function":{"arguments":"{}"}}]}}]})",
+          R"({"created":-1.5e+3,"n":[0,10,2.25E-2],"choices":[{"index":0,"text":"n"}]})",
       }) {
     StreamChunkView v;
     std::vector<Delta> d;
@@ -106,6 +107,11 @@ TEST(StreamChunkScan, RejectsWhatItDoesNotKnow) {
            R"({"choices":[{"index":0}]} x)",
            R"({"a":tru})",
            R"({"a":"unterminated})",
+           R"({"a":--1})",
+           R"({"a":01})",
+           R"({"a":1.})",
+           R"({"a":1e})",
+           R"({"a":+1})",
            R"({"a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"h":8,"i":9})",
        }) {
     StreamChunkView v;
