@@ -62,9 +62,11 @@ std::shared_ptr<net::HttpServer> make_server(boost::asio::io_context& ioc, const
       [log = cfg.log.access_log](const net::HttpExchange& ex, std::chrono::microseconds latency) {
         auto& m = observability::metrics();
         std::string method(ex.request().method_string());
-        m.http_requests.Add({{"method", method}, {"code", std::to_string(ex.status())}})
+        observability::cached(m.http_requests,
+                              {{"method", method}, {"code", std::to_string(ex.status())}})
             .Increment();
-        m.http_duration.Add({{"method", method}}, observability::latency_buckets())
+        observability::cached(m.http_duration, {{"method", method}},
+                              observability::latency_buckets())
             .Observe(static_cast<double>(latency.count()) / 1e6);
         if (log) access_log(ex, latency);
       });

@@ -16,6 +16,7 @@
 #include "common/cancel_token.h"
 #include "common/error.h"
 #include "protocol/openai_types.h"
+#include "protocol/stream_chunk_scan.h"
 #include "protocol/trace_context.h"
 
 namespace smmf::engines {
@@ -40,6 +41,20 @@ class DeltaSink {
  public:
   virtual ~DeltaSink() = default;
   virtual asio::awaitable<Status> write(std::span<const protocol::Delta> deltas) = 0;
+
+  /// Optional capability, for engines whose upstream streams OpenAI chunks (openai_compat):
+  /// `chunks` are the upstream's chunks as scanned (views into its bytes, valid for the call),
+  /// which a sink that says `relays_openai_chunks()` forwards as they are, with only the members
+  /// a server owns (id, object, created, model, usage) written by itself. `deltas` are what the
+  /// chunks carry, in native types, for traces and metrics, exactly as `write` would get them
+  /// (possibly empty: a chunk with only a role, say). The default ignores the chunks.
+  virtual bool relays_openai_chunks() const { return false; }
+  virtual asio::awaitable<Status> write_openai_chunks(
+      std::span<const protocol::Delta> deltas, std::span<const protocol::StreamChunkView> chunks) {
+    (void)chunks;
+    if (deltas.empty()) co_return Status{};
+    co_return co_await write(deltas);
+  }
 };
 
 /// What an engine says about its model.

@@ -126,8 +126,8 @@ void CallTrace::begin_attempt(const std::string& instance, const engines::Engine
   engine_ = engine.info().engine;
   if (!counted_) {  // the model exists: its label is bounded by the configured models
     counted_ = queued_ = true;
-    obs::metrics().in_flight.Add({{"model", model_}}).Increment();
-    obs::metrics().queued.Add({{"model", model_}}).Increment();
+    obs::cached(obs::metrics().in_flight, {{"model", model_}}).Increment();
+    obs::cached(obs::metrics().queued, {{"model", model_}}).Increment();
   }
   attempt_ = child("attempt", SpanKind::kClient, server_.span_id);
   attempt_->start_us = obs::unix_micros();
@@ -146,7 +146,7 @@ void CallTrace::end_attempt(const Status& outcome, bool retrying) {
   }
   if (retrying) {
     attempt_->attributes["retried"] = true;
-    obs::metrics().retries.Add({{"model", model_}}).Increment();
+    obs::cached(obs::metrics().retries, {{"model", model_}}).Increment();
   }
   last_attempt_id_ = attempt_->span_id;
   last_attempt_end_us_ = attempt_->end_us;
@@ -161,7 +161,7 @@ void CallTrace::first_token() {
     first_token_ = now;
     if (queued_) {
       queued_ = false;
-      obs::metrics().queued.Add({{"model", model_}}).Decrement();
+      obs::cached(obs::metrics().queued, {{"model", model_}}).Decrement();
     }
   }
   last_token_ = now;
@@ -213,8 +213,7 @@ void CallTrace::set_error(const Error& e) {
 
 void CallTrace::record_engine_spans(const protocol::EngineTimings& t, int completion_tokens) {
   if (t.queue_us > 0)
-    obs::metrics()
-        .engine_queue.Add({{"model", model_}}, obs::latency_buckets())
+    obs::cached(obs::metrics().engine_queue, {{"model", model_}}, obs::latency_buckets())
         .Observe(static_cast<double>(t.queue_us) / 1e6);
   if (!tracer_ || last_attempt_id_.empty()) return;
   // The engine ran at the end of the attempt: lay its phases back from the attempt's end.
@@ -254,16 +253,16 @@ CallTrace::~CallTrace() {
   const std::string model = counted_ ? model_ : std::string("-");
   auto& m = obs::metrics();
   if (counted_) {
-    m.in_flight.Add({{"model", model_}}).Decrement();
-    if (queued_) m.queued.Add({{"model", model_}}).Decrement();
+    obs::cached(m.in_flight, {{"model", model_}}).Decrement();
+    if (queued_) obs::cached(m.queued, {{"model", model_}}).Decrement();
   }
-  m.requests
-      .Add({{"route", route},
-            {"model", model},
-            {"instance", instance_.empty() ? "-" : instance_},
-            {"status", std::to_string(status)}})
+  obs::cached(m.requests, {{"route", route},
+                           {"model", model},
+                           {"instance", instance_.empty() ? "-" : instance_},
+                           {"status", std::to_string(status)}})
       .Increment();
-  m.latency.Add({{"route", route}, {"model", model}}, obs::latency_buckets()).Observe(latency);
+  obs::cached(m.latency, {{"route", route}, {"model", model}}, obs::latency_buckets())
+      .Observe(latency);
 
   // Time to first token: as streamed, else what the engine reports (all but decoding).
   std::optional<double> ttft, tps;
@@ -277,13 +276,13 @@ CallTrace::~CallTrace() {
       tps = (usage_.completion_tokens - 1) / (static_cast<double>(timings_->decode_us) / 1e6);
   }
   if (counted_ && status == 200) {
-    if (ttft) m.ttft.Add({{"model", model_}}, obs::latency_buckets()).Observe(*ttft);
+    if (ttft) obs::cached(m.ttft, {{"model", model_}}, obs::latency_buckets()).Observe(*ttft);
     if (tps && *tps > 0)
-      m.inter_token.Add({{"model", model_}}, obs::latency_buckets()).Observe(1.0 / *tps);
+      obs::cached(m.inter_token, {{"model", model_}}, obs::latency_buckets()).Observe(1.0 / *tps);
     if (usage_.prompt_tokens > 0)
-      m.prompt_tokens.Add({{"model", model_}}).Increment(usage_.prompt_tokens);
+      obs::cached(m.prompt_tokens, {{"model", model_}}).Increment(usage_.prompt_tokens);
     if (usage_.completion_tokens > 0)
-      m.completion_tokens.Add({{"model", model_}}).Increment(usage_.completion_tokens);
+      obs::cached(m.completion_tokens, {{"model", model_}}).Increment(usage_.completion_tokens);
   }
   if (!tracer_) return;
   auto& a = server_.attributes;

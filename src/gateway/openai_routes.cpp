@@ -14,6 +14,7 @@
 #include "protocol/http_errors.h"
 #include "protocol/rerank_json.h"
 #include "protocol/sse.h"
+#include "protocol/stream_chunk_scan.h"
 
 #include <spdlog/spdlog.h>
 
@@ -75,6 +76,36 @@ class SseSink : public engines::DeltaSink {
     if (deadline_) deadline_->first_token();
     co_return co_await ex_.write_chunk(buf_);
   }
+  bool relays_openai_chunks() const override { return true; }
+
+  /// The upstream's chunks with our id/object/created/model (and `usage` as we would write it).
+  /// Chunks that carry no delta (a role, say) wait for the next write, as `write` would not have
+  /// had them at all: the response does not start, and retries stay possible, before real output.
+  asio::awaitable<Status> write_openai_chunks(
+      std::span<const protocol::Delta> deltas,
+      std::span<const protocol::StreamChunkView> chunks) override {
+    if (deadline_) {
+      if (auto e = deadline_->expired()) co_return *e;
+    }
+    if (head_.empty())
+      head_ = protocol::relayed_chunk_head(
+          meta_.id, kind_ == Kind::kChat ? "chat.completion.chunk" : "text_completion",
+          meta_.created, meta_.model);
+    for (const auto& c : chunks) {
+      if (c.n_choices == 0) continue;  // usage-only: the route writes its own at the end
+      protocol::append_relayed_chunk(pending_, head_, c, include_usage_);
+    }
+    if (deltas.empty()) co_return Status{};
+    trace_.on_deltas(deltas);
+    if (auto st = co_await ensure_started(); !st) co_return st;
+    if (deadline_) deadline_->first_token();
+    buf_.swap(pending_);
+    pending_.clear();
+    co_return co_await ex_.write_chunk(buf_);
+  }
+  /// Relayed chunks not written yet (no delta came after them); the route sends them first.
+  std::string take_pending() { return std::exchange(pending_, {}); }
+
   void set_deadline(CallDeadline* d) { deadline_ = d; }
 
   asio::awaitable<Status> ensure_started() {
@@ -94,7 +125,16 @@ class SseSink : public engines::DeltaSink {
   CallDeadline* deadline_ = nullptr;
   std::vector<bool> started_;
   std::string buf_;
+  std::string head_;     ///< relayed chunks' head (built once per call)
+  std::string pending_;  ///< relayed chunks waiting for a write
 };
+
+// A plain function, not in the coroutine: GCC 12 mishandles temporaries of a ?: there.
+json::value response_body(Kind kind, const protocol::ResponseMeta& meta,
+                          const protocol::GenerationResult& r, json::storage_ptr sp) {
+  if (kind == Kind::kChat) return json::value(protocol::chat_response_json(meta, r, std::move(sp)));
+  return json::value(protocol::completion_response_json(meta, r, std::move(sp)));
+}
 
 template <class Req>
 Result<Req> parse_request(HttpExchange& ex, const protocol::ParseLimits& limits) {
@@ -275,8 +315,9 @@ asio::awaitable<void> generate(HttpExchange& ex, ModelDirectory& dir, const Gate
                                            result->usage.completion_tokens));
     // Built before the co_await: GCC 12 destroys a temporary of a ?: inside a co_await
     // expression twice.
-    json::value body = kind == Kind::kChat ? protocol::chat_response_json(meta, *result)
-                                           : protocol::completion_response_json(meta, *result);
+    // The response tree lives in one arena until it is serialised: no malloc per node.
+    json::monotonic_resource arena;
+    json::value body = response_body(kind, meta, *result, &arena);
     co_await ex.send_json(status::ok, body);
     co_return;
   }
@@ -301,7 +342,7 @@ asio::awaitable<void> generate(HttpExchange& ex, ModelDirectory& dir, const Gate
   ex.add_log_field(
       "tokens", fmt::format("{}+{}", result->usage.prompt_tokens, result->usage.completion_tokens));
   if (!co_await sink->ensure_started()) co_return;
-  std::string tail;
+  std::string tail = sink->take_pending();
   if (req->gen.include_usage)
     protocol::append_sse(
         tail, json::serialize(protocol::usage_chunk_json(

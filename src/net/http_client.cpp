@@ -56,7 +56,11 @@ ClientError io_error(const boost::system::error_code& ec, std::string_view what,
 }  // namespace
 
 std::string Url::origin() const {
-  return fmt::format("{}://{}:{}", tls ? "https" : "http", host, port);
+  std::string out = tls ? "https://" : "http://";
+  out += host;
+  out += ':';
+  out += std::to_string(port);
+  return out;
 }
 
 std::string encode_component(std::string_view s) {
@@ -252,8 +256,10 @@ HttpClient::open(const Url& url, ClientRequest req) {
   const bool absolute = proxy && !url.tls;
   http::request<http::string_body> msg{
       req.method, absolute ? url.origin() + url.path + req.target : url.path + req.target, 11};
-  msg.set(http::field::host,
-          url.port == (url.tls ? 443 : 80) ? url.host : fmt::format("{}:{}", url.host, url.port));
+  if (url.port == (url.tls ? 443 : 80))
+    msg.set(http::field::host, url.host);
+  else
+    msg.set(http::field::host, url.host + ':' + std::to_string(url.port));
   msg.set(http::field::user_agent, "smmf/" SMMF_VERSION);
   for (const auto& [k, v] : opts_.default_headers) msg.set(k, v);
   for (auto& [k, v] : req.headers) msg.set(k, v);
@@ -350,6 +356,28 @@ asio::awaitable<Result<std::string>> ResponseStream::read() {
   if (done_ || !conn_) co_return std::string();
   auto& parser = *conn_->parser;
   auto& buf = conn_->body_buf;
+  // What is already buffered (the body that came with the header, the next chunks of a stream
+  // that arrived together) is parsed here, synchronously, as Beast's read_some would before
+  // going to the network: no composed operation and no trip through the executor per chunk.
+  while (conn_->buffer.size() > 0 && !parser.is_done()) {
+    parser.get().body().data = buf.data();
+    parser.get().body().size = buf.size();
+    boost::system::error_code ec;
+    size_t used = parser.put(conn_->buffer.data(), ec);
+    conn_->buffer.consume(used);
+    if (ec == http::error::need_buffer) ec = {};
+    if (ec == http::error::need_more) break;  // a partial chunk: the rest is on the network
+    if (ec) {
+      conn_.reset();
+      co_return Error{ErrorCode::kUnavailable,
+                      fmt::format("upstream sent an invalid response: {}", ec.message()),
+                      {}};
+    }
+    size_t got = buf.size() - parser.get().body().size;
+    if (parser.is_done()) done_ = true;
+    if (got > 0 || done_) co_return std::string(buf.data(), got);
+    if (used == 0) break;
+  }
   while (true) {
     parser.get().body().data = buf.data();
     parser.get().body().size = buf.size();

@@ -122,4 +122,46 @@ Metrics& metrics() {
   return m;
 }
 
+namespace {
+// The cache key: the family's address, then each label's name and value, NUL-separated.
+void* cached_metric(void* family, Labels labels, const std::function<void*()>& add) {
+  thread_local std::unordered_map<std::string, void*> cache;
+  thread_local std::string key;
+  key.assign(reinterpret_cast<const char*>(&family), sizeof(family));
+  for (const auto& [k, v] : labels) {
+    key += k;
+    key += '\0';
+    key += v;
+    key += '\0';
+  }
+  auto it = cache.find(key);
+  if (it != cache.end()) return it->second;
+  void* m = add();
+  cache.emplace(key, m);
+  return m;
+}
+
+std::map<std::string, std::string> label_map(Labels labels) {
+  std::map<std::string, std::string> out;
+  for (const auto& [k, v] : labels) out.emplace(k, v);
+  return out;
+}
+}  // namespace
+
+prom::Counter& cached(prom::Family<prom::Counter>& family, Labels labels) {
+  return *static_cast<prom::Counter*>(
+      cached_metric(&family, labels, [&]() -> void* { return &family.Add(label_map(labels)); }));
+}
+
+prom::Gauge& cached(prom::Family<prom::Gauge>& family, Labels labels) {
+  return *static_cast<prom::Gauge*>(
+      cached_metric(&family, labels, [&]() -> void* { return &family.Add(label_map(labels)); }));
+}
+
+prom::Histogram& cached(prom::Family<prom::Histogram>& family, Labels labels,
+                        const prom::Histogram::BucketBoundaries& buckets) {
+  return *static_cast<prom::Histogram*>(cached_metric(
+      &family, labels, [&]() -> void* { return &family.Add(label_map(labels), buckets); }));
+}
+
 }  // namespace smmf::observability

@@ -16,6 +16,8 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace smmf::observability {
@@ -71,6 +73,16 @@ class Metrics {
 
 /// The process's metrics.
 Metrics& metrics();
+
+/// `family.Add(labels)` with a per-thread cache in front, for the per-request hot path: Add
+/// builds a label map, hashes it and takes the family's lock; this looks up one string. Safe
+/// because metrics are never removed from their family (their addresses stay valid).
+/// `buckets` only matter for a histogram's first use.
+using Labels = std::initializer_list<std::pair<std::string_view, std::string_view>>;
+prometheus::Counter& cached(prometheus::Family<prometheus::Counter>& family, Labels labels);
+prometheus::Gauge& cached(prometheus::Family<prometheus::Gauge>& family, Labels labels);
+prometheus::Histogram& cached(prometheus::Family<prometheus::Histogram>& family, Labels labels,
+                              const prometheus::Histogram::BucketBoundaries& buckets);
 
 /// Buckets (seconds) of the latency histograms.
 const prometheus::Histogram::BucketBoundaries& latency_buckets();

@@ -348,23 +348,32 @@ Result<EmbeddingRequest> parse_embedding_request(const json::value& body,
   return req;
 }
 
-json::object usage_json(const Usage& u) {
-  return {{"prompt_tokens", u.prompt_tokens},
-          {"completion_tokens", u.completion_tokens},
-          {"total_tokens", u.total()},
-          {"prompt_tokens_details", {{"cached_tokens", u.cached_tokens}}}};
+json::object usage_json(const Usage& u, json::storage_ptr sp) {
+  return json::object({{"prompt_tokens", u.prompt_tokens},
+                       {"completion_tokens", u.completion_tokens},
+                       {"total_tokens", u.total()},
+                       {"prompt_tokens_details", {{"cached_tokens", u.cached_tokens}}}},
+                      std::move(sp));
 }
 
-json::object chat_response_json(const ResponseMeta& m, const GenerationResult& r) {
-  json::array choices;
+json::object chat_response_json(const ResponseMeta& m, const GenerationResult& r,
+                                json::storage_ptr sp) {
+  json::array choices(sp);
   for (const auto& c : r.choices) {
-    choices.push_back(json::object{{"index", c.index},
-                                   {"message", {{"role", "assistant"}, {"content", c.text}}},
-                                   {"logprobs", nullptr},
-                                   {"finish_reason", to_string(c.finish_reason)}});
+    choices.push_back(json::object({{"index", c.index},
+                                    {"message", {{"role", "assistant"}, {"content", c.text}}},
+                                    {"logprobs", nullptr},
+                                    {"finish_reason", to_string(c.finish_reason)}},
+                                   sp));
   }
-  return {{"id", m.id},       {"object", "chat.completion"},   {"created", m.created},
-          {"model", m.model}, {"choices", std::move(choices)}, {"usage", usage_json(r.usage)}};
+  json::object usage = usage_json(r.usage, sp);
+  return json::object({{"id", m.id},
+                       {"object", "chat.completion"},
+                       {"created", m.created},
+                       {"model", m.model},
+                       {"choices", std::move(choices)},
+                       {"usage", std::move(usage)}},
+                      std::move(sp));
 }
 
 json::object chat_chunk_json(const ResponseMeta& m, const Delta& d, bool first,
@@ -386,16 +395,24 @@ json::object chat_chunk_json(const ResponseMeta& m, const Delta& d, bool first,
   return out;
 }
 
-json::object completion_response_json(const ResponseMeta& m, const GenerationResult& r) {
-  json::array choices;
+json::object completion_response_json(const ResponseMeta& m, const GenerationResult& r,
+                                      json::storage_ptr sp) {
+  json::array choices(sp);
   for (const auto& c : r.choices) {
-    choices.push_back(json::object{{"text", c.text},
-                                   {"index", c.index},
-                                   {"logprobs", nullptr},
-                                   {"finish_reason", to_string(c.finish_reason)}});
+    choices.push_back(json::object({{"text", c.text},
+                                    {"index", c.index},
+                                    {"logprobs", nullptr},
+                                    {"finish_reason", to_string(c.finish_reason)}},
+                                   sp));
   }
-  return {{"id", m.id},       {"object", "text_completion"},   {"created", m.created},
-          {"model", m.model}, {"choices", std::move(choices)}, {"usage", usage_json(r.usage)}};
+  json::object usage = usage_json(r.usage, sp);
+  return json::object({{"id", m.id},
+                       {"object", "text_completion"},
+                       {"created", m.created},
+                       {"model", m.model},
+                       {"choices", std::move(choices)},
+                       {"usage", std::move(usage)}},
+                      std::move(sp));
 }
 
 json::object completion_chunk_json(const ResponseMeta& m, const Delta& d, bool include_usage) {

@@ -39,12 +39,14 @@ struct ResponseMeta {
   std::string model;
 };
 
-boost::json::object usage_json(const Usage& u);
-boost::json::object chat_response_json(const ResponseMeta& m, const GenerationResult& r);
+boost::json::object usage_json(const Usage& u, boost::json::storage_ptr sp = {});
+boost::json::object chat_response_json(const ResponseMeta& m, const GenerationResult& r,
+                                       boost::json::storage_ptr sp = {});
 /// One streamed chat chunk. `first` adds role "assistant" to the delta.
 boost::json::object chat_chunk_json(const ResponseMeta& m, const Delta& d, bool first,
                                     bool include_usage);
-boost::json::object completion_response_json(const ResponseMeta& m, const GenerationResult& r);
+boost::json::object completion_response_json(const ResponseMeta& m, const GenerationResult& r,
+                                             boost::json::storage_ptr sp = {});
 boost::json::object completion_chunk_json(const ResponseMeta& m, const Delta& d,
                                           bool include_usage);
 /// The final chunk of a stream that asked for usage: empty choices, usage set.

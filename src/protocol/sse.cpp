@@ -1,5 +1,7 @@
 #include "protocol/sse.h"
 
+#include <cstring>
+
 namespace smmf::protocol {
 
 void append_sse(std::string& out, std::string_view data, std::string_view event) {
@@ -27,24 +29,52 @@ std::string format_sse(std::string_view data, std::string_view event) {
   return out;
 }
 
+namespace {
+// The first CR or LF at or after `from` (npos if none): two memchr scans, not
+// string_view::find_first_of, which calls memchr once per byte.
+size_t line_end(std::string_view s, size_t from) {
+  const char* b = s.data() + from;
+  size_t n = s.size() - from;
+  const void* lf = std::memchr(b, '\n', n);
+  size_t limit = lf ? static_cast<size_t>(static_cast<const char*>(lf) - b) : n;
+  const void* cr = std::memchr(b, '\r', limit);
+  if (cr) return from + static_cast<size_t>(static_cast<const char*>(cr) - b);
+  return lf ? from + limit : std::string_view::npos;
+}
+}  // namespace
+
 bool SseParser::feed(std::string_view bytes, std::vector<SseEvent>& out) {
   if (failed_) return false;
-  for (char c : bytes) {
+  // Whole lines at a time: a line that arrives complete is handled in place, not copied.
+  size_t i = 0;
+  while (i < bytes.size()) {
     if (pending_cr_) {
       pending_cr_ = false;
-      if (c == '\n') continue;  // CRLF already ended the line at CR
+      if (bytes[i] == '\n') {  // CRLF already ended the line at CR
+        ++i;
+        continue;
+      }
     }
-    if (c == '\r' || c == '\n') {
-      pending_cr_ = c == '\r';
-      on_line(line_, out);
-      line_.clear();
-      continue;
-    }
-    line_ += c;
-    if (line_.size() + current_.data.size() > max_event_bytes_) {
+    size_t eol = line_end(bytes, i);
+    std::string_view seg =
+        bytes.substr(i, eol == std::string_view::npos ? std::string_view::npos : eol - i);
+    if (line_.size() + seg.size() + current_.data.size() > max_event_bytes_) {
       failed_ = true;
       return false;
     }
+    if (eol == std::string_view::npos) {
+      line_ += seg;
+      break;
+    }
+    if (line_.empty()) {
+      on_line(seg, out);
+    } else {
+      line_ += seg;
+      on_line(line_, out);
+      line_.clear();
+    }
+    pending_cr_ = bytes[eol] == '\r';
+    i = eol + 1;
   }
   return true;
 }

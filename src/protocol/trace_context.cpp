@@ -19,11 +19,12 @@ bool all_zero(std::string_view s) {
 
 std::string random_hex(int words) {
   thread_local std::mt19937_64 rng{std::random_device{}()};
-  std::string out;
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(static_cast<size_t>(words) * 16, '0');
   for (int i = 0; i < words; ++i) {
     uint64_t v = 0;
     while (v == 0) v = rng();  // never an all-zero (invalid) id
-    out += fmt::format("{:016x}", v);
+    for (int d = 15; d >= 0; --d, v >>= 4) out[static_cast<size_t>(i * 16 + d)] = kHex[v & 15];
   }
   return out;
 }
@@ -51,7 +52,17 @@ std::optional<TraceContext> parse_traceparent(std::string_view h) {
 }
 
 std::string format_traceparent(const TraceContext& ctx) {
-  return fmt::format("00-{}-{}-{:02x}", ctx.trace_id, ctx.span_id, ctx.flags);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(55);
+  out += "00-";
+  out += ctx.trace_id;
+  out += '-';
+  out += ctx.span_id;
+  out += '-';
+  out += kHex[(ctx.flags >> 4) & 15];
+  out += kHex[ctx.flags & 15];
+  return out;
 }
 
 std::string new_trace_id() {

@@ -11,6 +11,7 @@
 #include "protocol/openai_client_json.h"
 #include "protocol/rerank_json.h"
 #include "protocol/sse.h"
+#include "protocol/stream_chunk_scan.h"
 
 namespace smmf::engines::openai_compat {
 namespace json = boost::json;
@@ -125,6 +126,18 @@ asio::awaitable<Result<GenerationResult>> OpenAiEngine::generate(std::string tar
   protocol::SseParser parser(client_->options().max_sse_event_bytes);
   std::vector<protocol::SseEvent> events;
   std::vector<protocol::Delta> deltas;
+  // Relay: chunks go to the client as the upstream wrote them (see DeltaSink); the light scan
+  // finds what they carry, and only chunks with usage or an error, or of a shape it does not
+  // know, go through the full parser.
+  const bool relay = sink->relays_openai_chunks();
+  std::vector<protocol::StreamChunkView> views;
+  auto account = [&](size_t from) {
+    for (size_t i = from; i < deltas.size(); ++i) {
+      out_bytes += deltas[i].text.size();
+      if (deltas[i].finish_reason)
+        result.choices.push_back({deltas[i].index, {}, *deltas[i].finish_reason});
+    }
+  };
   bool done = false;
   while (!done) {
     if (ctx.cancel->cancelled()) co_return Error::cancelled("the client went away");
@@ -148,11 +161,30 @@ asio::awaitable<Result<GenerationResult>> OpenAiEngine::generate(std::string tar
         co_return Error::unavailable(fmt::format("{} sent an oversized stream event", upstream));
     }
     deltas.clear();
+    views.clear();
     for (const auto& ev : events) {
       if (ev.data == "[DONE]") {
         done = true;
         break;
       }
+      const size_t first = deltas.size();
+      protocol::StreamChunkView view;
+      const bool scanned =
+          relay && ev.event.empty() && protocol::scan_stream_chunk(ev.data, view, deltas);
+      if (scanned && !view.needs_full_parse) {
+        account(first);
+        views.push_back(view);
+        continue;
+      }
+      deltas.resize(first);
+      if (relay && !scanned && !views.empty()) {
+        // This one goes out natively: what was scanned before it goes first.
+        auto st = co_await sink->write_openai_chunks(deltas, views);
+        if (!st) co_return st.error();
+        deltas.clear();
+        views.clear();
+      }
+      const size_t from = deltas.size();
       json::monotonic_resource arena;  // the chunk's tree dies with this iteration
       boost::system::error_code ec;
       auto v = json::parse(ev.data, ec, &arena);
@@ -166,16 +198,22 @@ asio::awaitable<Result<GenerationResult>> OpenAiEngine::generate(std::string tar
         result.usage = *chunk->usage;
         got_usage = true;
       }
-      for (auto& d : chunk->deltas) {
-        out_bytes += d.text.size();
-        if (d.finish_reason) result.choices.push_back({d.index, {}, *d.finish_reason});
-        deltas.push_back(std::move(d));
+      for (auto& d : chunk->deltas) deltas.push_back(std::move(d));
+      account(from);
+      if (scanned) {
+        views.push_back(view);  // usage or the like: relayed all the same
+      } else if (relay && deltas.size() > from) {
+        auto st = co_await sink->write(deltas);
+        if (!st) co_return st.error();
+        deltas.clear();
       }
     }
-    events.clear();
-    if (!deltas.empty()) {
+    if (relay && !views.empty()) {
+      if (auto st = co_await sink->write_openai_chunks(deltas, views); !st) co_return st.error();
+    } else if (!deltas.empty()) {
       if (auto st = co_await sink->write(deltas); !st) co_return st.error();
     }
+    events.clear();  // after the write: the views point into the events
   }
   if (!got_usage) {
     result.usage.prompt_tokens = prompt_estimate;
