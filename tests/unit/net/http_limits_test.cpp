@@ -10,6 +10,7 @@
 #include <boost/json/value.hpp>
 
 #include <future>
+#include <mutex>
 #include <thread>
 
 #include "net/http_client.h"
@@ -120,14 +121,28 @@ TEST_F(HttpLimitsTest, ClientDefaultHeadersAreSentAndRequestHeadersWin) {
 }
 
 TEST_F(HttpLimitsTest, MiddlewareRunsOutermostFirstAndMayAnswerAlone) {
-  auto order = std::make_shared<std::string>();
+  // The middleware runs on the server's threads: the log is guarded, and the outer one's "A"
+  // is appended after the response was sent, so the test waits for it (bounded).
+  struct Log {
+    std::mutex mu;
+    std::string text;
+    void add(const char* s) {
+      std::lock_guard lock(mu);
+      text += s;
+    }
+    std::string get() {
+      std::lock_guard lock(mu);
+      return text;
+    }
+  };
+  auto order = std::make_shared<Log>();
   router_->use([order](HttpExchange& ex, const Handler& next) -> asio::awaitable<void> {
-    *order += "a";
+    order->add("a");
     co_await next(ex);
-    *order += "A";
+    order->add("A");
   });
   router_->use([order](HttpExchange& ex, const Handler& next) -> asio::awaitable<void> {
-    *order += "b";
+    order->add("b");
     if (ex.header("x-token") == "stop") {
       co_await ex.send_text(http::status::forbidden, "no");
       co_return;
@@ -138,7 +153,11 @@ TEST_F(HttpLimitsTest, MiddlewareRunsOutermostFirstAndMayAnswerAlone) {
   auto res = run(client_->send(url_, ClientRequest::get("/header")));
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 200u);
-  EXPECT_EQ(*order, "abA");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (order->get().size() < 3 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_EQ(order->get(), "abA");
   auto req = ClientRequest::get("/header");
   req.headers.emplace_back("x-token", "stop");
   res = run(client_->send(url_, std::move(req)));

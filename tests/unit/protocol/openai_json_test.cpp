@@ -5,6 +5,7 @@
 
 #include <boost/json/serialize.hpp>
 #include <cstring>
+#include <limits>
 
 namespace smmf::protocol {
 namespace {
@@ -284,6 +285,19 @@ TEST(Serialize, EmbeddingsFloatAndBase64) {
   EXPECT_EQ(f["usage"].as_object()["prompt_tokens"], 3);
   auto b = embedding_response_json("e", r, EncodingFormat::kBase64);
   EXPECT_TRUE(b["data"].as_array()[0].as_object()["embedding"].is_string());
+}
+
+TEST(ClampedInt, UpstreamNumbersBecomeIntsWithoutOverflow) {
+  EXPECT_EQ(clamped_int(json::value(42)), 42);
+  EXPECT_EQ(clamped_int(json::value(-7)), -7);
+  EXPECT_EQ(clamped_int(json::value(12.9)), 12);
+  EXPECT_EQ(clamped_int(json::value(1e76)), std::numeric_limits<int>::max());
+  EXPECT_EQ(clamped_int(json::value(-1e76)), std::numeric_limits<int>::min());
+  EXPECT_EQ(clamped_int(json::value(std::numeric_limits<double>::quiet_NaN())), 0);
+  EXPECT_EQ(clamped_int(json::value(int64_t{1} << 40)), std::numeric_limits<int>::max());
+  EXPECT_EQ(clamped_int(json::value(uint64_t{1} << 63)), std::numeric_limits<int>::max());
+  EXPECT_EQ(clamped_int(json::value("12")), 0);
+  EXPECT_EQ(clamped_int(json::value(nullptr)), 0);
 }
 
 }  // namespace
