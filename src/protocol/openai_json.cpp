@@ -487,7 +487,8 @@ std::string floats_to_base64(std::span<const float> v) {
   std::string bytes(v.size() * sizeof(float), '\0');
   // x86-64 and aarch64 are little-endian, as the format requires.
   static_assert(std::endian::native == std::endian::little);
-  std::memcpy(bytes.data(), v.data(), bytes.size());
+  // An empty span may have a null data(): memcpy must not see it (UBSan, even for 0 bytes).
+  if (!v.empty()) std::memcpy(bytes.data(), v.data(), bytes.size());
   std::string out;
   out.reserve((bytes.size() + 2) / 3 * 4);
   size_t i = 0;
