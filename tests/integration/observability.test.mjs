@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   startServer, tomlModel, callJson, getJson, postJson, stream, srvFetch, runSmmf, sleep,
+  parseMetrics,
 } from './lib/server.mjs';
 import { startCluster, waitFor } from './lib/cluster.mjs';
 
@@ -50,16 +51,6 @@ function assertConnected(spans, rootParent) {
   return roots[0];
 }
 
-/// Parses the Prometheus text format into { 'name{labels}': value }.
-function parseMetrics(text) {
-  const out = {};
-  for (const line of text.split('\n')) {
-    if (!line || line.startsWith('#')) continue;
-    const i = line.lastIndexOf(' ');
-    out[line.slice(0, i)] = Number(line.slice(i + 1));
-  }
-  return out;
-}
 const sumOf = (m, prefix) => Object.entries(m).filter(([k]) => k.startsWith(prefix))
   .reduce((a, [, v]) => a + v, 0);
 

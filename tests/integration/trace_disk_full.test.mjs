@@ -14,7 +14,7 @@ import {
 } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startServer, callJson, getJson, srvFetch, sleep } from './lib/server.mjs';
+import { startServer, callJson, getJson, srvFetch, sleep, parseMetrics } from './lib/server.mjs';
 import { startMockUpstream, tomlFaultModel } from './lib/mock_upstream.mjs';
 import { waitFor } from './lib/cluster.mjs';
 
@@ -61,18 +61,9 @@ after(async () => {
 
 const chat = (content) => ({ model: 'ok', messages: [{ role: 'user', content }], max_tokens: 8 });
 
-function metrics(text) {
-  const out = {};
-  for (const line of text.split('\n')) {
-    if (!line || line.startsWith('#')) continue;
-    const i = line.lastIndexOf(' ');
-    out[line.slice(0, i)] = Number(line.slice(i + 1));
-  }
-  return out;
-}
 async function scrape() {
   const res = await srvFetch(srv, '/metrics');
-  return metrics(await res.text());
+  return parseMetrics(await res.text());
 }
 
 /// `n` calls, `concurrency` at a time; each must be answered 200 with the mock's text.

@@ -519,6 +519,17 @@ export async function rawExchange(port, data, { timeoutMs = 10000 } = {}) {
 // ---------------------------------------------------------------------------------------------
 // Small numeric helpers
 
+/// Parses the Prometheus text format into { 'name{labels}': value }.
+export function parseMetrics(text) {
+  const out = {};
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const i = line.lastIndexOf(' ');
+    out[line.slice(0, i)] = Number(line.slice(i + 1));
+  }
+  return out;
+}
+
 export function decodeBase64Floats(b64) {
   const bytes = Buffer.from(b64, 'base64');
   assert.equal(bytes.length % 4, 0, 'base64 embedding byte length is a multiple of 4');
