@@ -6,6 +6,10 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/signal_set.hpp>
 
+#include <pthread.h>
+
+#include <csignal>
+
 #include <filesystem>
 #include <thread>
 
@@ -110,14 +114,38 @@ void stop_server_then_models(boost::asio::io_context& ioc, net::HttpServer& serv
 void run_until_stopped(boost::asio::io_context& ioc, int threads,
                        std::function<void(int signal)> on_signal) {
   boost::asio::signal_set signals(ioc, SIGINT, SIGTERM);
-  signals.async_wait([&](boost::system::error_code ec, int sig) {
-    if (!ec) on_signal(sig);
-  });
+  // The first signal starts the graceful stop; later ones (a supervisor repeating SIGTERM) are
+  // noted and change nothing: the stop is already bounded by its grace period.
+  std::function<void(boost::system::error_code, int)> handler;
+  bool stopping = false;
+  handler = [&](boost::system::error_code ec, int sig) {
+    if (ec) return;
+    if (!stopping) {
+      stopping = true;
+      on_signal(sig);
+    } else {
+      spdlog::info("signal {}: already stopping", sig);
+    }
+    signals.async_wait(handler);
+  };
+  signals.async_wait(handler);
   int n = threads > 0 ? threads : static_cast<int>(std::thread::hardware_concurrency());
   std::vector<std::thread> pool;
   for (int i = 1; i < std::max(n, 1); ++i) pool.emplace_back([&] { ioc.run(); });
   ioc.run();
   for (auto& t : pool) t.join();
+  // What is left is tearing down; a signal now must not kill the process with the default
+  // action (it would end a clean stop with "killed by SIGTERM"). Removing the set restores
+  // SIG_DFL, so the signals are held back around the switch to SIG_IGN.
+  sigset_t both;
+  sigemptyset(&both);
+  sigaddset(&both, SIGINT);
+  sigaddset(&both, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &both, nullptr);
+  signals.clear();
+  std::signal(SIGINT, SIG_IGN);
+  std::signal(SIGTERM, SIG_IGN);
+  pthread_sigmask(SIG_UNBLOCK, &both, nullptr);
 }
 
 }  // namespace smmf::cli

@@ -241,9 +241,12 @@ void InferenceLoop::step() {
 void InferenceLoop::build_batch() {
   batch_.clear();
   // Generating slots first: one token each keeps every stream moving while prompts are read.
+  // Then the prompt budget goes to prompts first come first served.
   auto& prompts = prompt_order_;
   prompts.clear();
+  int budget = n_batch_;
   for (auto& slot : slots_) {
+    slot.n_take = 0;
     if (slot.phase == Phase::kIdle) continue;
     if (slot.job.call->cancelled()) {
       fail(slot, Error::cancelled("the request was cancelled"));
@@ -251,27 +254,39 @@ void InferenceLoop::build_batch() {
     }
     if (slot.phase == Phase::kPrompt) {
       prompts.push_back(&slot);
-      continue;
+    } else {
+      slot.n_take = 1;
+      --budget;
     }
-    slot.output_row =
-        batch_.add(slot.next, static_cast<llama_pos>(slot.cache.size()), slot.id, true);
-    slot.cache.push_back(slot.next);
-    slot.in_batch = true;
   }
   std::sort(prompts.begin(), prompts.end(),
             [](const Slot* a, const Slot* b) { return a->admitted_at < b->admitted_at; });
   for (Slot* slot : prompts) {
-    const auto& prompt = *slot->job.prompt;
-    if (batch_.size() >= n_batch_) break;
-    while (batch_.size() < n_batch_ && slot->cache.size() < prompt.size()) {
-      const llama_token t = prompt[slot->cache.size()];
-      batch_.add(t, static_cast<llama_pos>(slot->cache.size()), slot->id, false);
-      slot->cache.push_back(t);
+    const int left = static_cast<int>(slot->job.prompt->size() - slot->cache.size());
+    slot->n_take = std::clamp(left, 0, std::max(budget, 0));
+    budget -= slot->n_take;
+  }
+  // The tokens go in by sequence id: with one KV stream per sequence, llama.cpp splits a batch
+  // into micro-batches of consecutive, increasing sequence ids, so any other order costs extra
+  // graph evaluations per step (as many as there are breaks in the order).
+  for (auto& slot : slots_) {
+    if (slot.n_take == 0) continue;
+    slot.in_batch = true;
+    if (slot.phase == Phase::kGenerate) {
+      slot.output_row =
+          batch_.add(slot.next, static_cast<llama_pos>(slot.cache.size()), slot.id, true);
+      slot.cache.push_back(slot.next);
+      continue;
     }
-    slot->in_batch = true;
-    if (slot->cache.size() == prompt.size()) {
-      slot->output_row = batch_.size() - 1;
-      batch_.set_output(slot->output_row);
+    const auto& prompt = *slot.job.prompt;
+    for (int i = 0; i < slot.n_take; ++i) {
+      const llama_token t = prompt[slot.cache.size()];
+      batch_.add(t, static_cast<llama_pos>(slot.cache.size()), slot.id, false);
+      slot.cache.push_back(t);
+    }
+    if (slot.cache.size() == prompt.size()) {
+      slot.output_row = batch_.size() - 1;
+      batch_.set_output(slot.output_row);
     }
   }
 }

@@ -6,8 +6,9 @@
 /// the next step, preferring the slot whose cached tokens its prompt continues (only the rest is
 /// evaluated; a long prefix cached by another slot, e.g. a system prompt, is copied over). Each
 /// step builds one batch: one sampled token per generating slot, then prompt tokens of slots still
-/// reading their prompt, up to batch_size, so long prompts interleave with decoding. After the
-/// decode every slot that has logits samples, detokenizes and checks EOG / stop strings /
+/// reading their prompt, up to batch_size (first admitted first), so long prompts interleave with
+/// decoding; the batch lists its tokens by sequence id, as llama.cpp's micro-batching wants. After
+/// the decode every slot that has logits samples, detokenizes and checks EOG / stop strings /
 /// max_tokens / a full context.
 ///
 /// Threading: run() is the body of the one inference thread, which alone touches the context.
@@ -70,6 +71,7 @@ class InferenceLoop {
     llama_token next = 0;   ///< sampled, evaluated at the next step
     int output_row = -1;    ///< row of this slot's logits in the current batch
     bool in_batch = false;  ///< this slot has tokens in the current batch
+    int n_take = 0;         ///< tokens this slot puts into the batch being built
     int n_cached = 0;
     int n_generated = 0;
     uint64_t admitted_at = 0;  ///< admission order: prompts are read first come first served
