@@ -45,8 +45,10 @@ Status ModelFlags::append_to(std::vector<ModelConfig>& out) const {
 
 void access_log(const net::HttpExchange& ex, std::chrono::microseconds latency) {
   const auto& req = ex.request();
-  spdlog::info("{} {} {} {:.1f}ms {}B {}", std::string_view(req.method_string()),
-               std::string_view(req.target()), ex.status(), latency.count() / 1000.0,
+  // Latency with one decimal from integers: formatting a double costs more than the rest.
+  const auto tenths = (latency.count() + 50) / 100;
+  spdlog::info("{} {} {} {}.{}ms {}B {}", std::string_view(req.method_string()),
+               std::string_view(req.target()), ex.status(), tenths / 10, tenths % 10,
                ex.bytes_sent(), ex.log_fields());
 }
 

@@ -37,17 +37,21 @@ double seconds(std::chrono::steady_clock::duration d) {
 }  // namespace
 
 CallTrace::CallTrace(net::HttpExchange& ex, obs::Tracer* tracer, engines::CallContext& ctx)
-    : ex_(ex), tracer_(tracer), ctx_(ctx) {
+    : ex_(ex), tracer_(tracer && tracer->exporting() ? tracer : nullptr), ctx_(ctx) {
   auto parent = protocol::parse_traceparent(ex.header("traceparent"));
   server_.trace_id = parent ? parent->trace_id : protocol::new_trace_id();
   server_.span_id = protocol::new_span_id();
   if (parent) server_.parent_span_id = parent->span_id;
   server_.kind = SpanKind::kServer;
-  server_.service = tracer ? tracer->service() : "smmf";
-  server_.start_us = obs::unix_micros();
-  std::string path(ex.target_path());
-  server_.name = fmt::format("{} {}", std::string_view(ex.request().method_string()), path);
-  server_.attributes["route"] = path;
+  route_ = ex.target_path();
+  if (tracer_) {  // the span's contents only matter when it is exported
+    server_.service = tracer_->service();
+    server_.start_us = obs::unix_micros();
+    server_.name = std::string(ex.request().method_string());
+    server_.name += ' ';
+    server_.name += route_;
+    server_.attributes["route"] = route_;
+  }
   server_ctx_ = {server_.trace_id, server_.span_id, parent ? parent->flags : uint8_t{1}};
   ctx_.trace = server_ctx_;
   ex.add_response_header("x-trace-id", server_.trace_id);
@@ -56,14 +60,16 @@ CallTrace::CallTrace(net::HttpExchange& ex, obs::Tracer* tracer, engines::CallCo
 
 void CallTrace::start_request(const std::string& model, const std::string& response_id) {
   model_ = model;
+  if (!tracer_) return;
   server_.attributes["model"] = model;
   server_.attributes["response_id"] = response_id;
 }
 
 void CallTrace::set_request(const protocol::ChatRequest& req, const std::string& response_id) {
   start_request(req.model, response_id);
+  if (!tracer_) return;
   server_.attributes["sampling"] = sampling_json(req.gen);
-  if (tracer_ && tracer_->capture() != obs::CaptureMode::kOff) {
+  if (tracer_->capture() != obs::CaptureMode::kOff) {
     json::array msgs;
     for (const auto& m : req.messages) {
       json::object o;
@@ -78,8 +84,9 @@ void CallTrace::set_request(const protocol::ChatRequest& req, const std::string&
 void CallTrace::set_request(const protocol::CompletionRequest& req,
                             const std::string& response_id) {
   start_request(req.model, response_id);
+  if (!tracer_) return;
   server_.attributes["sampling"] = sampling_json(req.gen);
-  if (tracer_ && tracer_->capture() != obs::CaptureMode::kOff) {
+  if (tracer_->capture() != obs::CaptureMode::kOff) {
     json::array prompts;
     for (const auto& p : req.prompts) prompts.push_back(tracer_->capture_text(p));
     server_.attributes["input"] = std::move(prompts);
@@ -88,8 +95,9 @@ void CallTrace::set_request(const protocol::CompletionRequest& req,
 
 void CallTrace::set_request(const protocol::EmbeddingRequest& req, const std::string& response_id) {
   start_request(req.model, response_id);
+  if (!tracer_) return;
   server_.attributes["inputs"] = req.inputs.size();
-  if (tracer_ && tracer_->capture() != obs::CaptureMode::kOff) {
+  if (tracer_->capture() != obs::CaptureMode::kOff) {
     json::array inputs;
     for (const auto& p : req.inputs) inputs.push_back(tracer_->capture_text(p));
     server_.attributes["input"] = std::move(inputs);
@@ -98,8 +106,9 @@ void CallTrace::set_request(const protocol::EmbeddingRequest& req, const std::st
 
 void CallTrace::set_request(const protocol::RerankRequest& req, const std::string& response_id) {
   start_request(req.model, response_id);
+  if (!tracer_) return;
   server_.attributes["documents"] = req.documents.size();
-  if (tracer_ && tracer_->capture() != obs::CaptureMode::kOff) {
+  if (tracer_->capture() != obs::CaptureMode::kOff) {
     json::object input;
     input["query"] = tracer_->capture_text(req.query);
     json::array docs;
@@ -129,28 +138,28 @@ void CallTrace::begin_attempt(const std::string& instance, const engines::Engine
     obs::cached(obs::metrics().in_flight, {{"model", model_}}).Increment();
     obs::cached(obs::metrics().queued, {{"model", model_}}).Increment();
   }
+  ++attempts_;
+  if (!tracer_) return;  // the engine keeps the server span's context (ctx_.trace)
   attempt_ = child("attempt", SpanKind::kClient, server_.span_id);
   attempt_->start_us = obs::unix_micros();
   attempt_->attributes["instance"] = instance;
   attempt_->attributes["engine"] = engine_;
-  attempt_->attributes["attempt"] = attempts_++;
+  attempt_->attributes["attempt"] = attempts_ - 1;
   ctx_.trace = {server_.trace_id, attempt_->span_id, server_ctx_.flags};
 }
 
 void CallTrace::end_attempt(const Status& outcome, bool retrying) {
+  if (retrying) obs::cached(obs::metrics().retries, {{"model", model_}}).Increment();
   if (!attempt_) return;
   attempt_->end_us = obs::unix_micros();
   if (!outcome) {
     attempt_->error = true;
     attempt_->error_message = outcome.error().message;
   }
-  if (retrying) {
-    attempt_->attributes["retried"] = true;
-    obs::cached(obs::metrics().retries, {{"model", model_}}).Increment();
-  }
+  if (retrying) attempt_->attributes["retried"] = true;
   last_attempt_id_ = attempt_->span_id;
   last_attempt_end_us_ = attempt_->end_us;
-  if (tracer_) tracer_->record(std::move(*attempt_));
+  tracer_->record(std::move(*attempt_));
   attempt_.reset();
   ctx_.trace = server_ctx_;
 }
@@ -168,7 +177,12 @@ void CallTrace::first_token() {
 }
 
 void CallTrace::on_deltas(std::span<const protocol::Delta> deltas) {
-  const bool keep = tracer_ && tracer_->capture() == obs::CaptureMode::kFull;
+  if (!tracer_) {
+    for (const auto& d : deltas)
+      if (!d.text.empty()) return first_token();
+    return;
+  }
+  const bool keep = tracer_->capture() == obs::CaptureMode::kFull;
   for (const auto& d : deltas) {
     if (!d.text.empty()) first_token();
     auto i = static_cast<size_t>(d.index);
@@ -186,7 +200,7 @@ void CallTrace::on_deltas(std::span<const protocol::Delta> deltas) {
 
 void CallTrace::set_result(const protocol::GenerationResult& r) {
   usage_ = r.usage;
-  if (!r.choices.empty()) {
+  if (tracer_ && !r.choices.empty()) {
     outputs_.clear();
     output_chars_.clear();
     finish_.clear();
@@ -249,7 +263,7 @@ CallTrace::~CallTrace() {
   server_.end_us = obs::unix_micros();
   const unsigned status = ex_.status();
   const double latency = seconds(now - started_);
-  const std::string route = server_.attributes["route"].as_string().c_str();
+  const std::string& route = route_;
   const std::string model = counted_ ? model_ : std::string("-");
   auto& m = obs::metrics();
   if (counted_) {

@@ -58,8 +58,9 @@ class CallTrace {
   void first_token();
 
   net::HttpExchange& ex_;
-  observability::Tracer* tracer_;
+  observability::Tracer* tracer_;  ///< null when spans go nowhere (no exporter)
   engines::CallContext& ctx_;
+  std::string route_;
   observability::Span server_;
   protocol::TraceContext server_ctx_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();

@@ -130,16 +130,18 @@ class SseSink : public engines::DeltaSink {
 };
 
 // A plain function, not in the coroutine: GCC 12 mishandles temporaries of a ?: there.
-json::value response_body(Kind kind, const protocol::ResponseMeta& meta,
-                          const protocol::GenerationResult& r, json::storage_ptr sp) {
-  if (kind == Kind::kChat) return json::value(protocol::chat_response_json(meta, r, std::move(sp)));
-  return json::value(protocol::completion_response_json(meta, r, std::move(sp)));
+std::string response_body(Kind kind, const protocol::ResponseMeta& meta,
+                          const protocol::GenerationResult& r) {
+  if (kind == Kind::kChat) return protocol::chat_response_text(meta, r);
+  return protocol::completion_response_text(meta, r);
 }
 
 template <class Req>
 Result<Req> parse_request(HttpExchange& ex, const protocol::ParseLimits& limits) {
-  // The JSON tree only lives until it is turned into Req: one arena instead of a malloc per node.
-  json::monotonic_resource arena;
+  // The JSON tree only lives until it is turned into Req: one arena (its first block on the
+  // stack) instead of a malloc per node.
+  unsigned char first[4096];
+  json::monotonic_resource arena(first, sizeof first);
   auto body = protocol::parse_json(ex.request().body(), &arena);
   if (!body) return body.error();
   if constexpr (std::is_same_v<Req, protocol::ChatRequest>)
@@ -315,10 +317,8 @@ asio::awaitable<void> generate(HttpExchange& ex, ModelDirectory& dir, const Gate
                                            result->usage.completion_tokens));
     // Built before the co_await: GCC 12 destroys a temporary of a ?: inside a co_await
     // expression twice.
-    // The response tree lives in one arena until it is serialised: no malloc per node.
-    json::monotonic_resource arena;
-    json::value body = response_body(kind, meta, *result, &arena);
-    co_await ex.send_json(status::ok, body);
+    std::string body = response_body(kind, meta, *result);
+    co_await ex.send_text(status::ok, std::move(body), "application/json");
     co_return;
   }
 

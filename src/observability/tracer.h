@@ -38,6 +38,9 @@ class Tracer {
   /// A captured text per the mode: the string (truncated), a redaction marker, or null.
   boost::json::value capture_text(std::string_view text) const;
   void record(Span span);
+  /// Finished spans go somewhere (files or OTLP). When false, callers may skip building a span's
+  /// attributes: only its ids (response headers, propagation) matter.
+  bool exporting() const { return exporter_ != nullptr; }
   SpanExporter* exporter() { return exporter_.get(); }
 
  private:

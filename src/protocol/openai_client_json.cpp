@@ -32,13 +32,13 @@ void put_generation(json::object& o, const GenerationParams& g, bool stream,
     o["repetition_penalty"] = s.repetition_penalty;
   if (s.seed && keep(F::kSeed)) o[d.seed_field] = *s.seed;
   if (!s.logit_bias.empty() && keep(F::kLogitBias)) {
-    json::object bias;
+    json::object bias(o.storage());
     for (auto [id, b] : s.logit_bias) bias[std::to_string(id)] = b;
     o["logit_bias"] = std::move(bias);
   }
   if (!g.stop.empty()) {
-    json::array stop;
-    for (const auto& x : g.stop) stop.push_back(json::string(x));
+    json::array stop(o.storage());
+    for (const auto& x : g.stop) stop.emplace_back(x);
     o["stop"] = std::move(stop);
   }
   if (g.n != 1) o["n"] = g.n;
@@ -49,7 +49,7 @@ void put_generation(json::object& o, const GenerationParams& g, bool stream,
   if (!g.user.empty() && keep(F::kUser)) o["user"] = g.user;
   if (stream) {
     o["stream"] = true;
-    if (d.stream_usage) o["stream_options"] = json::object{{"include_usage", true}};
+    if (d.stream_usage) o["stream_options"] = json::object({{"include_usage", true}}, o.storage());
   }
 }
 
@@ -144,26 +144,28 @@ std::optional<FinishReason> finish_reason_from_string(std::string_view s) {
 }
 
 json::object chat_request_json(const ChatRequest& r, std::string_view model, bool stream,
-                               const UpstreamDialect& dialect) {
-  json::array messages;
+                               const UpstreamDialect& dialect, json::storage_ptr sp) {
+  json::array messages(sp);
+  messages.reserve(r.messages.size());
   for (const auto& m : r.messages) {
-    json::object msg{{"role", m.role}, {"content", m.content}};
+    json::object msg({{"role", m.role}, {"content", m.content}}, sp);
     if (!m.name.empty()) msg["name"] = m.name;
     messages.push_back(std::move(msg));
   }
-  json::object o{{"model", model}, {"messages", std::move(messages)}};
+  json::object o({{"model", model}, {"messages", std::move(messages)}}, sp);
   put_generation(o, r.gen, stream, dialect);
   return o;
 }
 
 json::object completion_request_json(const CompletionRequest& r, std::string_view model,
-                                     bool stream, const UpstreamDialect& dialect) {
-  json::object o{{"model", model}};
+                                     bool stream, const UpstreamDialect& dialect,
+                                     json::storage_ptr sp) {
+  json::object o({{"model", model}}, sp);
   if (r.prompts.size() == 1) {
     o["prompt"] = r.prompts[0];
   } else {
-    json::array p;
-    for (const auto& x : r.prompts) p.push_back(json::string(x));
+    json::array p(sp);
+    for (const auto& x : r.prompts) p.emplace_back(x);
     o["prompt"] = std::move(p);
   }
   if (r.echo) o["echo"] = true;

@@ -39,10 +39,13 @@ int clamped_int(const boost::json::value& v);
 
 /// `model` replaces the request's model (the upstream's id). `stream` asks for SSE and, when the
 /// dialect allows, for usage in the last chunk.
+/// `sp`: where the tree's memory comes from (e.g. an arena that lives until it is serialised).
 boost::json::object chat_request_json(const ChatRequest& r, std::string_view model, bool stream,
-                                      const UpstreamDialect& dialect = {});
+                                      const UpstreamDialect& dialect = {},
+                                      boost::json::storage_ptr sp = {});
 boost::json::object completion_request_json(const CompletionRequest& r, std::string_view model,
-                                            bool stream, const UpstreamDialect& dialect = {});
+                                            bool stream, const UpstreamDialect& dialect = {},
+                                            boost::json::storage_ptr sp = {});
 boost::json::object embedding_request_json(const EmbeddingRequest& r, std::string_view model);
 
 /// A chat or text completion response (`message.content` or `text`).

@@ -1,4 +1,5 @@
 #include "protocol/openai_json.h"
+#include "protocol/json_text.h"
 
 #include "protocol/response_format_json.h"
 
@@ -356,24 +357,60 @@ json::object usage_json(const Usage& u, json::storage_ptr sp) {
                       std::move(sp));
 }
 
-json::object chat_response_json(const ResponseMeta& m, const GenerationResult& r,
-                                json::storage_ptr sp) {
-  json::array choices(sp);
-  for (const auto& c : r.choices) {
-    choices.push_back(json::object({{"index", c.index},
-                                    {"message", {{"role", "assistant"}, {"content", c.text}}},
-                                    {"logprobs", nullptr},
-                                    {"finish_reason", to_string(c.finish_reason)}},
-                                   sp));
+namespace {
+
+void append_usage_text(std::string& out, const Usage& u) {
+  out += R"("usage":{"prompt_tokens":)";
+  append_json_int(out, u.prompt_tokens);
+  out += R"(,"completion_tokens":)";
+  append_json_int(out, u.completion_tokens);
+  out += R"(,"total_tokens":)";
+  append_json_int(out, u.total());
+  out += R"(,"prompt_tokens_details":{"cached_tokens":)";
+  append_json_int(out, u.cached_tokens);
+  out += "}}";
+}
+
+// `{"id":..,"object":..,"created":..,"model":..,"choices":[`, the choices by `choice`, then
+// `],"usage":{..}}`.
+template <class Choice>
+std::string response_text(const ResponseMeta& m, std::string_view object, const GenerationResult& r,
+                          Choice choice) {
+  std::string out;
+  size_t text = 0;
+  for (const auto& c : r.choices) text += c.text.size();
+  out.reserve(320 + m.id.size() + m.model.size() + text + text / 8);
+  out += R"({"id":)";
+  append_json_string(out, m.id);
+  out += R"(,"object":)";
+  append_json_string(out, object);
+  out += R"(,"created":)";
+  append_json_int(out, m.created);
+  out += R"(,"model":)";
+  append_json_string(out, m.model);
+  out += R"(,"choices":[)";
+  for (size_t i = 0; i < r.choices.size(); ++i) {
+    if (i) out += ',';
+    choice(out, r.choices[i]);
   }
-  json::object usage = usage_json(r.usage, sp);
-  return json::object({{"id", m.id},
-                       {"object", "chat.completion"},
-                       {"created", m.created},
-                       {"model", m.model},
-                       {"choices", std::move(choices)},
-                       {"usage", std::move(usage)}},
-                      std::move(sp));
+  out += "],";
+  append_usage_text(out, r.usage);
+  out += '}';
+  return out;
+}
+
+}  // namespace
+
+std::string chat_response_text(const ResponseMeta& m, const GenerationResult& r) {
+  return response_text(m, "chat.completion", r, [](std::string& out, const Choice& c) {
+    out += R"({"index":)";
+    append_json_int(out, c.index);
+    out += R"(,"message":{"role":"assistant","content":)";
+    append_json_string(out, c.text);
+    out += R"(},"logprobs":null,"finish_reason":)";
+    append_json_string(out, to_string(c.finish_reason));
+    out += '}';
+  });
 }
 
 json::object chat_chunk_json(const ResponseMeta& m, const Delta& d, bool first,
@@ -395,24 +432,16 @@ json::object chat_chunk_json(const ResponseMeta& m, const Delta& d, bool first,
   return out;
 }
 
-json::object completion_response_json(const ResponseMeta& m, const GenerationResult& r,
-                                      json::storage_ptr sp) {
-  json::array choices(sp);
-  for (const auto& c : r.choices) {
-    choices.push_back(json::object({{"text", c.text},
-                                    {"index", c.index},
-                                    {"logprobs", nullptr},
-                                    {"finish_reason", to_string(c.finish_reason)}},
-                                   sp));
-  }
-  json::object usage = usage_json(r.usage, sp);
-  return json::object({{"id", m.id},
-                       {"object", "text_completion"},
-                       {"created", m.created},
-                       {"model", m.model},
-                       {"choices", std::move(choices)},
-                       {"usage", std::move(usage)}},
-                      std::move(sp));
+std::string completion_response_text(const ResponseMeta& m, const GenerationResult& r) {
+  return response_text(m, "text_completion", r, [](std::string& out, const Choice& c) {
+    out += R"({"text":)";
+    append_json_string(out, c.text);
+    out += R"(,"index":)";
+    append_json_int(out, c.index);
+    out += R"(,"logprobs":null,"finish_reason":)";
+    append_json_string(out, to_string(c.finish_reason));
+    out += '}';
+  });
 }
 
 json::object completion_chunk_json(const ResponseMeta& m, const Delta& d, bool include_usage) {

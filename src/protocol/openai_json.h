@@ -40,13 +40,14 @@ struct ResponseMeta {
 };
 
 boost::json::object usage_json(const Usage& u, boost::json::storage_ptr sp = {});
-boost::json::object chat_response_json(const ResponseMeta& m, const GenerationResult& r,
-                                       boost::json::storage_ptr sp = {});
+/// A non-streamed chat.completion, as JSON text (written directly: the hot path of every
+/// non-streaming call).
+std::string chat_response_text(const ResponseMeta& m, const GenerationResult& r);
 /// One streamed chat chunk. `first` adds role "assistant" to the delta.
 boost::json::object chat_chunk_json(const ResponseMeta& m, const Delta& d, bool first,
                                     bool include_usage);
-boost::json::object completion_response_json(const ResponseMeta& m, const GenerationResult& r,
-                                             boost::json::storage_ptr sp = {});
+/// A non-streamed text_completion, as JSON text.
+std::string completion_response_text(const ResponseMeta& m, const GenerationResult& r);
 boost::json::object completion_chunk_json(const ResponseMeta& m, const Delta& d,
                                           bool include_usage);
 /// The final chunk of a stream that asked for usage: empty choices, usage set.

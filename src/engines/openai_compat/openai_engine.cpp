@@ -33,10 +33,30 @@ Error with_retry_after(Error e, const net::http::fields& headers) {
   return e;
 }
 
+// Serialises the tree `build(storage)` makes, kept in an arena (a first block on the stack)
+// instead of a malloc per node.
+template <class Build>
+std::string serialize_built(Build build) {
+  unsigned char first[2048];
+  json::monotonic_resource arena(first, sizeof first);
+  return json::serialize(build(json::storage_ptr(&arena)));
+}
+
+// A non-streamed answer. The tree only lives until it becomes a GenerationResult: one arena
+// (its first block on the stack), not a malloc per node.
+Result<GenerationResult> parse_response(std::string_view body, const std::string& upstream) {
+  unsigned char first[4096];
+  json::monotonic_resource arena(first, sizeof first);
+  boost::system::error_code ec;
+  auto v = json::parse(body, ec, &arena);
+  if (ec) return Error::unavailable(fmt::format("{} answered invalid JSON", upstream));
+  return protocol::parse_generation_response(v);
+}
+
 }  // namespace
 
 OpenAiEngine::OpenAiEngine(std::shared_ptr<net::HttpClient> client, OpenAiEngineOptions opts)
-    : client_(std::move(client)), opts_(std::move(opts)) {}
+    : client_(std::move(client)), opts_(std::move(opts)), origin_(opts_.base.origin()) {}
 
 EngineInfo OpenAiEngine::info() const {
   return EngineInfo{opts_.engine_name, opts_.type, opts_.context_length, 0};
@@ -68,8 +88,9 @@ net::ClientRequest OpenAiEngine::make_request(std::string target, std::string bo
 asio::awaitable<Result<GenerationResult>> OpenAiEngine::chat(const protocol::ChatRequest& req,
                                                              DeltaSink* sink,
                                                              const CallContext& ctx) {
-  auto body =
-      json::serialize(protocol::chat_request_json(req, opts_.upstream_model, sink, opts_.dialect));
+  auto body = serialize_built([&](json::storage_ptr sp) {
+    return protocol::chat_request_json(req, opts_.upstream_model, sink, opts_.dialect, sp);
+  });
   int prompt_estimate = 0;
   for (const auto& m : req.messages) prompt_estimate += remote::estimate_tokens(m.content) + 4;
   auto r = co_await generate("/chat/completions", std::move(body), sink, ctx, prompt_estimate);
@@ -78,8 +99,9 @@ asio::awaitable<Result<GenerationResult>> OpenAiEngine::chat(const protocol::Cha
 
 asio::awaitable<Result<GenerationResult>> OpenAiEngine::complete(
     const protocol::CompletionRequest& req, DeltaSink* sink, const CallContext& ctx) {
-  auto body = json::serialize(
-      protocol::completion_request_json(req, opts_.upstream_model, sink, opts_.dialect));
+  auto body = serialize_built([&](json::storage_ptr sp) {
+    return protocol::completion_request_json(req, opts_.upstream_model, sink, opts_.dialect, sp);
+  });
   int prompt_estimate = 0;
   for (const auto& p : req.prompts) prompt_estimate += remote::estimate_tokens(p);
   auto r = co_await generate("/completions", std::move(body), sink, ctx, prompt_estimate);
@@ -90,7 +112,7 @@ asio::awaitable<Result<GenerationResult>> OpenAiEngine::generate(std::string tar
                                                                  std::string body, DeltaSink* sink,
                                                                  const CallContext& ctx,
                                                                  int prompt_estimate) {
-  std::string upstream = opts_.base.origin();
+  const std::string& upstream = origin_;
   auto opened =
       co_await client_->open(opts_.base, make_request(std::move(target), std::move(body), ctx));
   if (!opened) co_return opened.error().error;
@@ -105,12 +127,7 @@ asio::awaitable<Result<GenerationResult>> OpenAiEngine::generate(std::string tar
   if (!sink) {
     auto all = co_await stream.read_all();
     if (!all) co_return all.error();
-    // The tree only lives until it becomes a GenerationResult: one arena, not a malloc per node.
-    json::monotonic_resource arena;
-    boost::system::error_code ec;
-    auto v = json::parse(*all, ec, &arena);
-    if (ec) co_return Error::unavailable(fmt::format("{} answered invalid JSON", upstream));
-    auto parsed = protocol::parse_generation_response(v);
+    auto parsed = parse_response(*all, upstream);
     if (parsed && parsed->usage.prompt_tokens == 0 && parsed->usage.completion_tokens == 0) {
       // The upstream reported no usage: estimate it.
       parsed->usage.prompt_tokens = prompt_estimate;
@@ -232,12 +249,10 @@ asio::awaitable<Result<protocol::EmbeddingResult>> OpenAiEngine::embed(
   if (!res) co_return res.error().error;
   if (res->status != 200)
     co_return with_retry_after(
-        remote::upstream_failure(res->status, res->body, opts_.base.origin(), opts_.api_key),
-        res->headers);
+        remote::upstream_failure(res->status, res->body, origin_, opts_.api_key), res->headers);
   boost::system::error_code ec;
   auto v = json::parse(res->body, ec);
-  if (ec)
-    co_return Error::unavailable(fmt::format("{} answered invalid JSON", opts_.base.origin()));
+  if (ec) co_return Error::unavailable(fmt::format("{} answered invalid JSON", origin_));
   co_return protocol::parse_embedding_response(v);
 }
 
@@ -247,11 +262,10 @@ asio::awaitable<Result<protocol::RerankResult>> OpenAiEngine::rerank(
   auto res = co_await client_->send(opts_.base, make_request("/rerank", std::move(body), ctx));
   if (!res) co_return res.error().error;
   if (res->status != 200)
-    co_return remote::upstream_failure(res->status, res->body, opts_.base.origin(), opts_.api_key);
+    co_return remote::upstream_failure(res->status, res->body, origin_, opts_.api_key);
   boost::system::error_code ec;
   auto v = json::parse(res->body, ec);
-  if (ec)
-    co_return Error::unavailable(fmt::format("{} answered invalid JSON", opts_.base.origin()));
+  if (ec) co_return Error::unavailable(fmt::format("{} answered invalid JSON", origin_));
   co_return protocol::parse_rerank_response(v, req.documents.size());
 }
 

@@ -62,6 +62,7 @@ class OpenAiEngine : public Engine {
 
   std::shared_ptr<net::HttpClient> client_;
   OpenAiEngineOptions opts_;
+  std::string origin_;  ///< opts_.base.origin(), for error messages
 };
 
 /// Registers the "openai_compat" engine: params preset, base_url (required without a preset),

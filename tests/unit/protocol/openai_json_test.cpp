@@ -1,8 +1,10 @@
 #include "protocol/openai_json.h"
+#include "protocol/json_text.h"
 #include "protocol/openai_client_json.h"
 
 #include <gtest/gtest.h>
 
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <cstring>
 #include <limits>
@@ -217,13 +219,54 @@ TEST(Serialize, ChatResponseShape) {
   GenerationResult r;
   r.choices.push_back({0, "hello", FinishReason::kLength});
   r.usage = {3, 4, 1};
-  auto j = chat_response_json({"chatcmpl-1", 1700000000, "m"}, r);
   EXPECT_EQ(
-      json::serialize(j),
+      chat_response_text({"chatcmpl-1", 1700000000, "m"}, r),
       R"({"id":"chatcmpl-1","object":"chat.completion","created":1700000000,"model":"m",)"
       R"("choices":[{"index":0,"message":{"role":"assistant","content":"hello"},)"
       R"("logprobs":null,"finish_reason":"length"}],"usage":{"prompt_tokens":3,)"
       R"("completion_tokens":4,"total_tokens":7,"prompt_tokens_details":{"cached_tokens":1}}})");
+}
+
+TEST(Serialize, CompletionResponseShape) {
+  GenerationResult r;
+  r.choices.push_back({0, "a", FinishReason::kStop});
+  r.choices.push_back({1, "", FinishReason::kLength});
+  r.usage = {1, 2, 0};
+  EXPECT_EQ(completion_response_text({"cmpl-1", 5, "m"}, r),
+            R"({"id":"cmpl-1","object":"text_completion","created":5,"model":"m","choices":[)"
+            R"({"text":"a","index":0,"logprobs":null,"finish_reason":"stop"},)"
+            R"({"text":"","index":1,"logprobs":null,"finish_reason":"length"}],"usage":)"
+            R"({"prompt_tokens":1,"completion_tokens":2,"total_tokens":3,)"
+            R"("prompt_tokens_details":{"cached_tokens":0}}})");
+}
+
+// The direct writer escapes strings exactly as Boost.JSON's serializer does.
+TEST(Serialize, JsonTextEscapesLikeBoostJson) {
+  std::string all;
+  for (int c = 0; c < 0x80; ++c) all += static_cast<char>(c);
+  for (std::string_view s :
+       {std::string_view(""), std::string_view("plain"),
+        std::string_view("q\"uote\\ back/slash\n\t\r\b\f"),
+        std::string_view("\x01\x1f\x7f h\xc3\xa9 \xe4\xbd\xa0\xf0\x9f\x98\x80"),
+        std::string_view(all)}) {
+    std::string out;
+    append_json_string(out, s);
+    EXPECT_EQ(out, json::serialize(json::string_view(s.data(), s.size())));
+    // and reads back as the same bytes
+    EXPECT_EQ(json::parse(out).as_string(), json::string_view(s.data(), s.size()));
+  }
+  std::string n;
+  append_json_int(n, -9223372036854775807LL - 1);
+  EXPECT_EQ(n, "-9223372036854775808");
+  GenerationResult r;
+  r.choices.push_back({0, all, FinishReason::kLength});
+  r.usage = {1, 2, 0};
+  auto text = chat_response_text({"i\"d", 1, "m\n"}, r);
+  auto v = json::parse(text);
+  EXPECT_EQ(v.at("id").as_string(), "i\"d");
+  EXPECT_EQ(v.at("model").as_string(), "m\n");
+  EXPECT_EQ(v.at("choices").at(0).at("message").at("content").as_string(), json::string_view(all));
+  EXPECT_EQ(v.at("choices").at(0).at("finish_reason").as_string(), "length");
 }
 
 TEST(Serialize, ChatChunks) {
