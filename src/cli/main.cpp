@@ -1,6 +1,11 @@
 #include <CLI/CLI.hpp>
 
 #include <iostream>
+#include <string>
+
+#ifdef SMMF_WITH_MIMALLOC
+#include <mimalloc.h>
+#endif
 
 #include "cli/apiserver_command.h"
 #include "cli/controller_command.h"
@@ -9,6 +14,20 @@
 #include "cli/serve_command.h"
 #include "cli/trace_command.h"
 #include "cli/worker_command.h"
+
+namespace {
+// Which malloc serves the process (`smmf version`); also keeps the link to mimalloc, whose
+// malloc/free replace glibc's, even under --as-needed.
+std::string allocator() {
+#ifdef SMMF_WITH_MIMALLOC
+  const int v = mi_version();
+  return "mimalloc " + std::to_string(v / 100) + "." + std::to_string(v / 10 % 10) + "." +
+         std::to_string(v % 10);
+#else
+  return "libc";
+#endif
+}
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{
@@ -37,7 +56,7 @@ int main(int argc, char** argv) {
 
   CLI11_PARSE(app, argc, argv);
   if (version->parsed()) {
-    std::cout << "smmf " << SMMF_VERSION << "\n";
+    std::cout << "smmf " << SMMF_VERSION << "\nallocator: " << allocator() << "\n";
     return 0;
   }
   if (app.got_subcommand("serve")) return smmf::cli::run_serve(serve);

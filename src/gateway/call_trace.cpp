@@ -4,6 +4,8 @@
 
 #include "observability/metrics.h"
 
+#include <unordered_map>
+
 namespace smmf::gateway {
 namespace json = boost::json;
 namespace obs = observability;
@@ -30,11 +32,39 @@ json::object sampling_json(const protocol::GenerationParams& g) {
   return o;
 }
 
+// Gets the series of `family` for {model}, found once per thread and model.
+template <class Metric, class... Extra>
+Metric& series(Metric*& slot, prometheus::Family<Metric>& family, const std::string& model,
+               Extra&&... extra) {
+  if (!slot) slot = &obs::cached(family, {{"model", model}}, std::forward<Extra>(extra)...);
+  return *slot;
+}
+
 double seconds(std::chrono::steady_clock::duration d) {
   return std::chrono::duration<double>(d).count();
 }
 
 }  // namespace
+
+/// The {model}-labelled series a call touches, looked up once per call instead of at each use.
+/// Filled lazily, so a series appears in /metrics only once it is used, as with obs::cached.
+struct CallTrace::ModelSeries {
+  prometheus::Gauge* in_flight = nullptr;
+  prometheus::Gauge* queued = nullptr;
+  prometheus::Counter* retries = nullptr;
+  prometheus::Counter* prompt_tokens = nullptr;
+  prometheus::Counter* completion_tokens = nullptr;
+  prometheus::Histogram* ttft = nullptr;
+  prometheus::Histogram* inter_token = nullptr;
+  prometheus::Histogram* engine_queue = nullptr;
+
+  // Per thread (the calls of one io thread); bounded by the configured models, as only a model
+  // that exists gets here (begin_attempt).
+  static ModelSeries& of(const std::string& model) {
+    thread_local std::unordered_map<std::string, ModelSeries> by_model;
+    return by_model[model];
+  }
+};
 
 CallTrace::CallTrace(net::HttpExchange& ex, obs::Tracer* tracer, engines::CallContext& ctx)
     : ex_(ex), tracer_(tracer && tracer->exporting() ? tracer : nullptr), ctx_(ctx) {
@@ -135,8 +165,9 @@ void CallTrace::begin_attempt(const std::string& instance, const engines::Engine
   engine_ = engine.info().engine;
   if (!counted_) {  // the model exists: its label is bounded by the configured models
     counted_ = queued_ = true;
-    obs::cached(obs::metrics().in_flight, {{"model", model_}}).Increment();
-    obs::cached(obs::metrics().queued, {{"model", model_}}).Increment();
+    series_ = &ModelSeries::of(model_);
+    series(series_->in_flight, obs::metrics().in_flight, model_).Increment();
+    series(series_->queued, obs::metrics().queued, model_).Increment();
   }
   ++attempts_;
   if (!tracer_) return;  // the engine keeps the server span's context (ctx_.trace)
@@ -149,7 +180,7 @@ void CallTrace::begin_attempt(const std::string& instance, const engines::Engine
 }
 
 void CallTrace::end_attempt(const Status& outcome, bool retrying) {
-  if (retrying) obs::cached(obs::metrics().retries, {{"model", model_}}).Increment();
+  if (retrying && series_) series(series_->retries, obs::metrics().retries, model_).Increment();
   if (!attempt_) return;
   attempt_->end_us = obs::unix_micros();
   if (!outcome) {
@@ -170,7 +201,7 @@ void CallTrace::first_token() {
     first_token_ = now;
     if (queued_) {
       queued_ = false;
-      obs::cached(obs::metrics().queued, {{"model", model_}}).Decrement();
+      series(series_->queued, obs::metrics().queued, model_).Decrement();
     }
   }
   last_token_ = now;
@@ -226,8 +257,8 @@ void CallTrace::set_error(const Error& e) {
 }
 
 void CallTrace::record_engine_spans(const protocol::EngineTimings& t, int completion_tokens) {
-  if (t.queue_us > 0)
-    obs::cached(obs::metrics().engine_queue, {{"model", model_}}, obs::latency_buckets())
+  if (t.queue_us > 0 && series_)
+    series(series_->engine_queue, obs::metrics().engine_queue, model_, obs::latency_buckets())
         .Observe(static_cast<double>(t.queue_us) / 1e6);
   if (!tracer_ || last_attempt_id_.empty()) return;
   // The engine ran at the end of the attempt: lay its phases back from the attempt's end.
@@ -267,8 +298,8 @@ CallTrace::~CallTrace() {
   const std::string model = counted_ ? model_ : std::string("-");
   auto& m = obs::metrics();
   if (counted_) {
-    obs::cached(m.in_flight, {{"model", model_}}).Decrement();
-    if (queued_) obs::cached(m.queued, {{"model", model_}}).Decrement();
+    series(series_->in_flight, m.in_flight, model_).Decrement();
+    if (queued_) series(series_->queued, m.queued, model_).Decrement();
   }
   obs::cached(m.requests, {{"route", route},
                            {"model", model},
@@ -290,13 +321,14 @@ CallTrace::~CallTrace() {
       tps = (usage_.completion_tokens - 1) / (static_cast<double>(timings_->decode_us) / 1e6);
   }
   if (counted_ && status == 200) {
-    if (ttft) obs::cached(m.ttft, {{"model", model_}}, obs::latency_buckets()).Observe(*ttft);
+    auto& s = *series_;
+    if (ttft) series(s.ttft, m.ttft, model_, obs::latency_buckets()).Observe(*ttft);
     if (tps && *tps > 0)
-      obs::cached(m.inter_token, {{"model", model_}}, obs::latency_buckets()).Observe(1.0 / *tps);
+      series(s.inter_token, m.inter_token, model_, obs::latency_buckets()).Observe(1.0 / *tps);
     if (usage_.prompt_tokens > 0)
-      obs::cached(m.prompt_tokens, {{"model", model_}}).Increment(usage_.prompt_tokens);
+      series(s.prompt_tokens, m.prompt_tokens, model_).Increment(usage_.prompt_tokens);
     if (usage_.completion_tokens > 0)
-      obs::cached(m.completion_tokens, {{"model", model_}}).Increment(usage_.completion_tokens);
+      series(s.completion_tokens, m.completion_tokens, model_).Increment(usage_.completion_tokens);
   }
   if (!tracer_) return;
   auto& a = server_.attributes;

@@ -68,7 +68,9 @@ class CallTrace {
   std::string model_;
   std::string instance_;  ///< instance of the last attempt
   std::string engine_;
-  bool counted_ = false;  ///< in-flight/queued gauges were raised for model_
+  struct ModelSeries;
+  ModelSeries* series_ = nullptr;  ///< model_'s series, once the model exists (begin_attempt)
+  bool counted_ = false;           ///< in-flight/queued gauges were raised for model_
   bool queued_ = false;
   int attempts_ = 0;
   std::optional<observability::Span> attempt_;

@@ -254,27 +254,32 @@ HttpClient::open(const Url& url, ClientRequest req) {
   const ProxyServer* proxy = opts_.proxy.select(url);
   // Through a proxy, plain http requests name the whole URL (absolute form).
   const bool absolute = proxy && !url.tls;
-  http::request<http::string_body> msg{
-      req.method, absolute ? url.origin() + url.path + req.target : url.path + req.target, 11};
-  if (url.port == (url.tls ? 443 : 80))
-    msg.set(http::field::host, url.host);
-  else
-    msg.set(http::field::host, url.host + ':' + std::to_string(url.port));
-  msg.set(http::field::user_agent, "smmf/" SMMF_VERSION);
-  for (const auto& [k, v] : opts_.default_headers) msg.set(k, v);
-  for (auto& [k, v] : req.headers) msg.set(k, v);
-  if (absolute && !proxy->authorization.empty())
-    msg.set(http::field::proxy_authorization, proxy->authorization);
-  if (!req.body.empty() || req.method == http::verb::post) {
-    msg.set(http::field::content_type, req.content_type);
-    msg.body() = std::move(req.body);
-  }
-  msg.keep_alive(true);
-  msg.prepare_payload();
+  const std::string target =
+      absolute ? url.origin() + url.path + req.target : url.path + req.target;
+  const std::string host =
+      url.port == (url.tls ? 443 : 80) ? url.host : url.host + ':' + std::to_string(url.port);
   std::string head;
-  head.reserve(256);
-  wire::append_head(head, msg.base());
-  std::array<asio::const_buffer, 2> wire_bufs{asio::buffer(head), asio::buffer(msg.body())};
+  {
+    // Written directly (no Beast field list); a later field replaces an earlier one of the same
+    // name, so a model's headers can override the defaults.
+    wire::RequestHead h(req.method, target);
+    h.set("Host", host);
+    h.set("User-Agent", "smmf/" SMMF_VERSION);
+    for (const auto& [k, v] : opts_.default_headers) h.set(k, v);
+    for (const auto& [k, v] : req.headers) h.set(k, v);
+    if (absolute && !proxy->authorization.empty())
+      h.set("Proxy-Authorization", proxy->authorization);
+    // As Beast's prepare_payload: a length for a body, and for an empty POST, PUT or OPTIONS.
+    std::optional<size_t> length;
+    const bool post = req.method == http::verb::post;
+    if (!req.body.empty() || post) h.set("Content-Type", req.content_type);
+    if (!req.body.empty() || post || req.method == http::verb::put ||
+        req.method == http::verb::options)
+      length = req.body.size();
+    head.reserve(256 + target.size());
+    h.append_to(head, length);
+  }
+  std::array<asio::const_buffer, 2> wire_bufs{asio::buffer(head), asio::buffer(req.body)};
 
   std::string key = proxy ? url.origin() + " via " + proxy->origin() : url.origin();
   const auto deadline = opts_.total_timeout.count() > 0 ? Clock::now() + opts_.total_timeout

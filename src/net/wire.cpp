@@ -1,6 +1,9 @@
 #include "net/wire.h"
 
 #include <fmt/format.h>
+#include <boost/beast/core/string.hpp>
+
+#include <charconv>
 
 namespace smmf::net::wire {
 namespace {
@@ -42,6 +45,39 @@ void append_head(std::string& out, const http::request_header<>& head) {
   out.append(version(head.version()));
   out.append("\r\n");
   append_fields(out, head);
+}
+
+void RequestHead::set(std::string_view name, std::string_view value) {
+  for (auto& f : fields_) {
+    if (beast::iequals(f.first, name)) {
+      f.second = value;
+      return;
+    }
+  }
+  if (fields_.empty()) fields_.reserve(10);
+  fields_.emplace_back(name, value);
+}
+
+void RequestHead::append_to(std::string& out, std::optional<size_t> content_length) const {
+  auto method = http::to_string(method_);
+  out.append(method.data(), method.size());
+  out += ' ';
+  out.append(target_);
+  out.append(" HTTP/1.1\r\n");
+  for (const auto& [k, v] : fields_) {
+    out.append(k);
+    out.append(": ");
+    out.append(v);
+    out.append("\r\n");
+  }
+  if (content_length) {
+    char buf[24];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, *content_length);
+    out.append("Content-Length: ");
+    out.append(buf, static_cast<size_t>(end - buf));
+    out.append("\r\n");
+  }
+  out.append("\r\n");
 }
 
 std::array<asio::const_buffer, 3> chunk(std::string_view data, std::array<char, 24>& size_line) {

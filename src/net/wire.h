@@ -5,8 +5,11 @@
 /// Pure functions, no I/O; the caller sets Content-Length / Transfer-Encoding / Connection
 /// (prepare_payload, chunked, keep_alive) before calling them.
 #include <array>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "net/http_types.h"
 
@@ -16,6 +19,23 @@ namespace smmf::net::wire {
 void append_head(std::string& out, const http::response_header<>& head);
 /// Appends the request line, every field and the blank line that ends the head.
 void append_head(std::string& out, const http::request_header<>& head);
+
+/// A request head built field by field without Beast's allocating field list: `set` replaces
+/// a field of the same name (ASCII case-insensitive), as http::fields::set does, else appends.
+/// The views must outlive `append_to`.
+class RequestHead {
+ public:
+  RequestHead(http::verb method, std::string_view target) : method_(method), target_(target) {}
+  void set(std::string_view name, std::string_view value);
+  /// Request line, the fields in order, Content-Length when `content_length` is set, and the
+  /// blank line (HTTP/1.1, so keep-alive needs no Connection field).
+  void append_to(std::string& out, std::optional<size_t> content_length) const;
+
+ private:
+  http::verb method_;
+  std::string_view target_;
+  std::vector<std::pair<std::string_view, std::string_view>> fields_;
+};
 
 /// One chunk of a chunked body: its size line, the data, and the CRLF after it.
 /// `size_line` is scratch space that must outlive the write of the returned buffers.

@@ -19,9 +19,14 @@ namespace {
 class FieldReader {
  public:
   FieldReader(const json::object& obj, std::string prefix = {})
-      : obj_(obj), prefix_(std::move(prefix)) {}
+      : obj_(obj), prefix_(std::move(prefix)) {
+    for (const auto& kv : obj_) present_ |= key_bit(kv.key());
+  }
 
   const json::value* find(std::string_view key) const {
+    // Most of the fields looked up are absent: a one-word filter answers those without a
+    // search of the object (which compares the key with every member of a small object).
+    if ((present_ & key_bit(key)) == 0) return nullptr;
     auto it = obj_.find(key);
     if (it == obj_.end() || it->value().is_null()) return nullptr;
     return &it->value();
@@ -93,7 +98,15 @@ class FieldReader {
   const std::optional<Error>& error() const { return error_; }
 
  private:
+  static uint64_t key_bit(std::string_view k) {
+    const size_t h = k.empty() ? 0
+                               : k.size() * 31 + static_cast<unsigned char>(k.front()) * 7 +
+                                     static_cast<unsigned char>(k.back());
+    return uint64_t{1} << (h & 63);
+  }
+
   const json::object& obj_;
+  uint64_t present_ = 0;  ///< key_bit of every member
   std::string prefix_;
   std::optional<Error> error_;
 };
