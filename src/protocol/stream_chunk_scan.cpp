@@ -224,7 +224,89 @@ bool scan_choice(Cursor& c, StreamChunkView& out, std::vector<Delta>& deltas) {
   return true;
 }
 
+// A JSON number that is an integer within int's range (else the caller falls back to the full
+// parser, whose clamped_int handles the rest).
+bool small_int(Cursor& c, int& out) {
+  std::string_view num;
+  if (!c.number(num)) return false;
+  auto [end, ec] = std::from_chars(num.data(), num.data() + num.size(), out);
+  return ec == std::errc() && end == num.data() + num.size();
+}
+
+// An object's members, each handed to `member(key)`, which consumes the value (false: give up).
+template <class Member>
+bool members(Cursor& c, Member member) {
+  if (!c.eat('{')) return false;
+  if (c.eat('}')) return true;
+  do {
+    std::string_view key;
+    bool esc = false;
+    if (!c.string(key, esc) || esc || !c.eat(':') || !member(key)) return false;
+  } while (c.eat(','));
+  return c.eat('}');
+}
+
+bool scan_usage(Cursor& c, Usage& u) {
+  return members(c, [&](std::string_view key) {
+    if (key == "prompt_tokens") return small_int(c, u.prompt_tokens);
+    if (key == "completion_tokens") return small_int(c, u.completion_tokens);
+    if (key == "prompt_tokens_details") {
+      if (c.peek() != '{') return c.skip_value();  // not an object: no cached tokens
+      return members(c, [&](std::string_view k) {
+        return k == "cached_tokens" ? small_int(c, u.cached_tokens) : c.skip_value();
+      });
+    }
+    return c.skip_value();
+  });
+}
+
+bool scan_response_choice(Cursor& c, Choice& choice) {
+  std::string text_field, content, finish;
+  bool has_message = false;
+  bool ok = members(c, [&](std::string_view key) {
+    if (key == "index") return small_int(c, choice.index);
+    if (key == "message" && c.peek() == '{') {
+      has_message = true;
+      return members(c, [&](std::string_view k) {
+        return k == "content" ? string_or_null(c, content) : c.skip_value();
+      });
+    }
+    if (key == "text") return string_or_null(c, text_field);
+    if (key == "finish_reason") return string_or_null(c, finish);
+    return c.skip_value();
+  });
+  if (!ok) return false;
+  choice.text = has_message ? std::move(content) : std::move(text_field);
+  choice.finish_reason = finish_reason_from_string(finish).value_or(FinishReason::kStop);
+  return true;
+}
+
 }  // namespace
+
+bool scan_generation_response(std::string_view body, GenerationResult& out) {
+  out = GenerationResult{};
+  Cursor c(body);
+  bool has_choices = false;
+  bool ok = members(c, [&](std::string_view key) {
+    if (key == "choices") {
+      has_choices = true;
+      if (!c.eat('[')) return false;
+      if (c.eat(']')) return true;
+      do {
+        out.choices.emplace_back();
+        if (!scan_response_choice(c, out.choices.back())) return false;
+      } while (c.eat(','));
+      return c.eat(']');
+    }
+    if (key == "usage") {
+      if (c.peek() != '{') return c.skip_value();  // null (or not an object): no usage
+      return scan_usage(c, out.usage);
+    }
+    if (key == "x_groq" || key == "error") return false;  // the full parser's business
+    return c.skip_value();
+  });
+  return ok && has_choices && c.at_end();
+}
 
 bool scan_stream_chunk(std::string_view data, StreamChunkView& out, std::vector<Delta>& deltas) {
   out = StreamChunkView{};

@@ -32,6 +32,13 @@ struct StreamChunkView {
 /// a finish reason, as parse_stream_chunk would) to `deltas`.
 bool scan_stream_chunk(std::string_view data, StreamChunkView& out, std::vector<Delta>& deltas);
 
+/// Reads a non-streamed chat.completion or text_completion the same way, into what
+/// parse_generation_response would make of it: choices (index, message.content or text, finish
+/// reason) and usage. Returns false (`out` unspecified) for anything it does not fully
+/// understand: not an object, no "choices", a number that is not an int, a non-string text, an
+/// "error" or Groq's "x_groq"; the caller then uses the full parser.
+bool scan_generation_response(std::string_view body, GenerationResult& out);
+
 /// The head every relayed chunk starts with: `{"id":..,"object":..,"created":..,"model":..`.
 std::string relayed_chunk_head(std::string_view id, std::string_view object, int64_t created,
                                std::string_view model);

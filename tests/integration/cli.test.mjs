@@ -20,10 +20,10 @@ test('smmf serve --help lists its options and exits 0', () => {
     assert.ok(r.stdout.includes(opt), `serve --help mentions ${opt}:\n${r.stdout}`);
 });
 
-test('smmf version prints "smmf X.Y.Z" and exits 0', () => {
+test('smmf version prints "smmf X.Y.Z" and the allocator, and exits 0', () => {
   const r = runSmmf(['version']);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /^smmf \d+\.\d+\.\d+\n$/);
+  assert.match(r.stdout, /^smmf \d+\.\d+\.\d+\nallocator: (mimalloc \d+\.\d+\.\d+|libc)\n$/);
   const v = runSmmf(['--version']);
   assert.equal(v.code, 0, v.stderr);
   assert.equal(v.stdout.trim(), r.stdout.trim());

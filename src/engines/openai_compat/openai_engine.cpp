@@ -42,9 +42,11 @@ std::string serialize_built(Build build) {
   return json::serialize(build(json::storage_ptr(&arena)));
 }
 
-// A non-streamed answer. The tree only lives until it becomes a GenerationResult: one arena
-// (its first block on the stack), not a malloc per node.
+// A non-streamed answer: the one-pass scanner for the usual shape, else the full parser (its tree
+// in an arena whose first block is on the stack).
 Result<GenerationResult> parse_response(std::string_view body, const std::string& upstream) {
+  GenerationResult scanned;
+  if (protocol::scan_generation_response(body, scanned)) return scanned;
   unsigned char first[4096];
   json::monotonic_resource arena(first, sizeof first);
   boost::system::error_code ec;

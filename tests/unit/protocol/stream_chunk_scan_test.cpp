@@ -126,3 +126,55 @@ TEST(StreamChunkScan, RejectsWhatItDoesNotKnow) {
 
 }  // namespace
 }  // namespace smmf::protocol
+
+namespace smmf::protocol {
+namespace {
+
+void expect_same_result(std::string_view body) {
+  GenerationResult scanned;
+  ASSERT_TRUE(scan_generation_response(body, scanned)) << body;
+  auto full = parse_generation_response(boost::json::parse(body));
+  ASSERT_TRUE(full) << body;
+  ASSERT_EQ(scanned.choices.size(), full->choices.size()) << body;
+  for (size_t i = 0; i < scanned.choices.size(); ++i) {
+    EXPECT_EQ(scanned.choices[i].index, full->choices[i].index) << body;
+    EXPECT_EQ(scanned.choices[i].text, full->choices[i].text) << body;
+    EXPECT_EQ(scanned.choices[i].finish_reason, full->choices[i].finish_reason) << body;
+  }
+  EXPECT_EQ(scanned.usage.prompt_tokens, full->usage.prompt_tokens) << body;
+  EXPECT_EQ(scanned.usage.completion_tokens, full->usage.completion_tokens) << body;
+  EXPECT_EQ(scanned.usage.cached_tokens, full->usage.cached_tokens) << body;
+}
+
+// The non-streamed reader agrees with parse_generation_response on what it accepts.
+TEST(GenerationResponseScan, ReadsLikeTheFullParser) {
+  for (
+      std::string_view body : {
+          R"({"id":"x","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"Hel\"lo\n\u00e9\ud83d\ude00"},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":14,"total_tokens":26,"prompt_tokens_details":{"cached_tokens":3}},"system_fingerprint":"fp"})",
+          R"({"choices":[{"index":1,"message":{"content":null,"tool_calls":[{"id":"t"}]},"finish_reason":"tool_calls"},{"index":0,"text":"ignored when a message is there","message":{"content":"m"},"finish_reason":"length"}]})",
+          R"( { "usage" : null , "choices" : [ { "text" : "plain" , "index" : 2 , "finish_reason" : null } ] } )",
+          R"({"choices":[],"usage":{"prompt_tokens":1,"prompt_tokens_details":null,"completion_tokens":0}})",
+          R"({"choices":[{"message":"not an object","text":"t"}],"usage":{"prompt_tokens_details":[1]}})",
+      })
+    expect_same_result(body);
+}
+
+TEST(GenerationResponseScan, LeavesTheRestToTheFullParser) {
+  GenerationResult r;
+  for (std::string_view body : {
+           R"([])",
+           R"({"object":"chat.completion"})",            // no choices
+           R"({"choices":[{"index":1.5,"text":"a"}]})",  // not an int
+           R"({"choices":[{"index":0,"text":"a"}],"usage":{"prompt_tokens":1e10}})",
+           R"({"choices":[{"index":99999999999,"text":"a"}]})",  // beyond int
+           R"({"choices":[{"text":7}]})",                        // not a string
+           R"({"choices":[],"x_groq":{"usage":{"prompt_tokens":1}}})",
+           R"({"error":{"message":"m"},"choices":[]})",
+           R"({"choices":[{"text":"a"}]} trailing)",
+           R"({"choices":[{"text":"a})",
+       })
+    EXPECT_FALSE(scan_generation_response(body, r)) << body;
+}
+
+}  // namespace
+}  // namespace smmf::protocol
