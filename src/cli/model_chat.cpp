@@ -172,7 +172,7 @@ class ChatRepl {
     req.messages = conversation_.with(user);
     req.gen.max_tokens = opts_.max_tokens;
     req.gen.sampling.temperature = opts_.temperature;
-    std::string body = json::serialize(protocol::chat_request_json(req, opts_.model, true));
+    std::string body = protocol::chat_request_text(req, opts_.model, true);
     ReplyStats stats;
     Status st = runner_.run(stream_reply(runner_.http(), api_, std::move(body), stats, out_));
     if (!stats.text.empty()) out_ << "\n";

@@ -1,6 +1,7 @@
 #include "protocol/json_text.h"
 
 #include <charconv>
+#include <cmath>
 #include <cstring>
 
 namespace smmf::protocol {
@@ -71,6 +72,26 @@ void append_json_int(std::string& out, int64_t v) {
   char buf[24];
   auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
   out.append(buf, static_cast<size_t>(end - buf));
+}
+
+namespace {
+template <class F>
+void append_float(std::string& out, F v) {
+  if (!std::isfinite(v)) {
+    out += "null";
+    return;
+  }
+  char buf[40];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, static_cast<size_t>(end - buf));
+}
+}  // namespace
+
+void append_json_number(std::string& out, double v) {
+  append_float(out, v);
+}
+void append_json_number(std::string& out, float v) {
+  append_float(out, v);
 }
 
 }  // namespace smmf::protocol

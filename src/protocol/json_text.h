@@ -12,5 +12,35 @@ namespace smmf::protocol {
 /// does: `"` `\` and control characters; other bytes (UTF-8) as they are.
 void append_json_string(std::string& out, std::string_view s);
 void append_json_int(std::string& out, int64_t v);
+/// The shortest text that reads back as the same value (finite values only; non-finite as null).
+void append_json_number(std::string& out, double v);
+void append_json_number(std::string& out, float v);
+
+/// Writes one JSON object's members in order: `{` at construction, `}` at close().
+class JsonObjectText {
+ public:
+  explicit JsonObjectText(std::string& out) : out_(out) { out_ += '{'; }
+  /// Writes `"k":`; the caller appends the value.
+  std::string& key(std::string_view k) {
+    if (n_++) out_ += ',';
+    append_json_string(out_, k);
+    out_ += ':';
+    return out_;
+  }
+  void string(std::string_view k, std::string_view v) { append_json_string(key(k), v); }
+  void integer(std::string_view k, int64_t v) { append_json_int(key(k), v); }
+  template <class F>
+  void number(std::string_view k, F v) {
+    append_json_number(key(k), v);
+  }
+  void boolean(std::string_view k, bool v) { key(k) += v ? "true" : "false"; }
+  /// `v` is JSON text already.
+  void raw(std::string_view k, std::string_view v) { key(k) += v; }
+  void close() { out_ += '}'; }
+
+ private:
+  std::string& out_;
+  int n_ = 0;
+};
 
 }  // namespace smmf::protocol

@@ -1,9 +1,11 @@
 #include "protocol/openai_client_json.h"
 
+#include "protocol/json_text.h"
 #include "protocol/response_format_json.h"
 
 #include <fmt/format.h>
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -15,41 +17,53 @@ namespace json = boost::json;
 
 namespace {
 
-void put_generation(json::object& o, const GenerationParams& g, bool stream,
+void put_generation(JsonObjectText& o, const GenerationParams& g, bool stream,
                     const UpstreamDialect& d) {
   using F = UpstreamDialect;
   auto keep = [&](uint32_t field) { return (d.omit & field) == 0; };
   const auto& s = g.sampling;
-  if (g.max_tokens) o[d.max_tokens_field] = *g.max_tokens;
-  if (s.temperature) o["temperature"] = std::min(*s.temperature, d.temperature_max);
-  if (s.top_p) o["top_p"] = *s.top_p;
-  if (s.top_k && keep(F::kTopK)) o["top_k"] = *s.top_k;
-  if (s.min_p && keep(F::kMinP)) o["min_p"] = *s.min_p;
-  if (s.typical_p && keep(F::kTypicalP)) o["typical_p"] = *s.typical_p;
-  if (s.presence_penalty != 0 && keep(F::kPenalties)) o["presence_penalty"] = s.presence_penalty;
-  if (s.frequency_penalty != 0 && keep(F::kPenalties)) o["frequency_penalty"] = s.frequency_penalty;
+  if (g.max_tokens) o.integer(d.max_tokens_field, *g.max_tokens);
+  if (s.temperature) o.number("temperature", std::min(*s.temperature, d.temperature_max));
+  if (s.top_p) o.number("top_p", *s.top_p);
+  if (s.top_k && keep(F::kTopK)) o.integer("top_k", *s.top_k);
+  if (s.min_p && keep(F::kMinP)) o.number("min_p", *s.min_p);
+  if (s.typical_p && keep(F::kTypicalP)) o.number("typical_p", *s.typical_p);
+  if (s.presence_penalty != 0 && keep(F::kPenalties))
+    o.number("presence_penalty", s.presence_penalty);
+  if (s.frequency_penalty != 0 && keep(F::kPenalties))
+    o.number("frequency_penalty", s.frequency_penalty);
   if (s.repetition_penalty != 1 && keep(F::kRepetitionPenalty))
-    o["repetition_penalty"] = s.repetition_penalty;
-  if (s.seed && keep(F::kSeed)) o[d.seed_field] = *s.seed;
+    o.number("repetition_penalty", s.repetition_penalty);
+  if (s.seed && keep(F::kSeed)) o.integer(d.seed_field, *s.seed);
   if (!s.logit_bias.empty() && keep(F::kLogitBias)) {
-    json::object bias(o.storage());
-    for (auto [id, b] : s.logit_bias) bias[std::to_string(id)] = b;
-    o["logit_bias"] = std::move(bias);
+    JsonObjectText bias(o.key("logit_bias"));
+    const auto& lb = s.logit_bias;
+    for (size_t i = 0; i < lb.size(); ++i) {
+      // A token listed twice keeps its last bias, as in an object built key by key.
+      bool later = false;
+      for (size_t j = i + 1; j < lb.size() && !later; ++j) later = lb[j].first == lb[i].first;
+      if (!later) bias.number(std::to_string(lb[i].first), lb[i].second);
+    }
+    bias.close();
   }
   if (!g.stop.empty()) {
-    json::array stop(o.storage());
-    for (const auto& x : g.stop) stop.emplace_back(x);
-    o["stop"] = std::move(stop);
+    std::string& out = o.key("stop");
+    out += '[';
+    for (size_t i = 0; i < g.stop.size(); ++i) {
+      if (i) out += ',';
+      append_json_string(out, g.stop[i]);
+    }
+    out += ']';
   }
-  if (g.n != 1) o["n"] = g.n;
+  if (g.n != 1) o.integer("n", g.n);
   if (g.response_format.type != ResponseFormat::Type::kText)
-    o["response_format"] = response_format_json(g.response_format);
-  if (!g.grammar.empty()) o["grammar"] = g.grammar;
-  if (g.priority != 0) o["priority"] = g.priority;  // vLLM and SMMF; others ignore it
-  if (!g.user.empty() && keep(F::kUser)) o["user"] = g.user;
+    o.raw("response_format", json::serialize(response_format_json(g.response_format)));
+  if (!g.grammar.empty()) o.string("grammar", g.grammar);
+  if (g.priority != 0) o.integer("priority", g.priority);  // vLLM and SMMF; others ignore it
+  if (!g.user.empty() && keep(F::kUser)) o.string("user", g.user);
   if (stream) {
-    o["stream"] = true;
-    if (d.stream_usage) o["stream_options"] = json::object({{"include_usage", true}}, o.storage());
+    o.boolean("stream", true);
+    if (d.stream_usage) o.raw("stream_options", R"({"include_usage":true})");
   }
 }
 
@@ -143,34 +157,50 @@ std::optional<FinishReason> finish_reason_from_string(std::string_view s) {
   return FinishReason::kStop;
 }
 
-json::object chat_request_json(const ChatRequest& r, std::string_view model, bool stream,
-                               const UpstreamDialect& dialect, json::storage_ptr sp) {
-  json::array messages(sp);
-  messages.reserve(r.messages.size());
-  for (const auto& m : r.messages) {
-    json::object msg({{"role", m.role}, {"content", m.content}}, sp);
-    if (!m.name.empty()) msg["name"] = m.name;
-    messages.push_back(std::move(msg));
+std::string chat_request_text(const ChatRequest& r, std::string_view model, bool stream,
+                              const UpstreamDialect& dialect) {
+  std::string out;
+  size_t text = 0;
+  for (const auto& m : r.messages) text += m.content.size() + m.role.size() + m.name.size();
+  out.reserve(256 + model.size() + text + text / 8 + 40 * r.messages.size());
+  JsonObjectText o(out);
+  o.string("model", model);
+  o.key("messages");
+  out += '[';
+  for (size_t i = 0; i < r.messages.size(); ++i) {
+    const auto& m = r.messages[i];
+    if (i) out += ',';
+    JsonObjectText msg(out);
+    msg.string("role", m.role);
+    msg.string("content", m.content);
+    if (!m.name.empty()) msg.string("name", m.name);
+    msg.close();
   }
-  json::object o({{"model", model}, {"messages", std::move(messages)}}, sp);
+  out += ']';
   put_generation(o, r.gen, stream, dialect);
-  return o;
+  o.close();
+  return out;
 }
 
-json::object completion_request_json(const CompletionRequest& r, std::string_view model,
-                                     bool stream, const UpstreamDialect& dialect,
-                                     json::storage_ptr sp) {
-  json::object o({{"model", model}}, sp);
+std::string completion_request_text(const CompletionRequest& r, std::string_view model, bool stream,
+                                    const UpstreamDialect& dialect) {
+  std::string out;
+  JsonObjectText o(out);
+  o.string("model", model);
   if (r.prompts.size() == 1) {
-    o["prompt"] = r.prompts[0];
+    o.string("prompt", r.prompts[0]);
   } else {
-    json::array p(sp);
-    for (const auto& x : r.prompts) p.emplace_back(x);
-    o["prompt"] = std::move(p);
+    o.key("prompt") += '[';
+    for (size_t i = 0; i < r.prompts.size(); ++i) {
+      if (i) out += ',';
+      append_json_string(out, r.prompts[i]);
+    }
+    out += ']';
   }
-  if (r.echo) o["echo"] = true;
+  if (r.echo) o.boolean("echo", true);
   put_generation(o, r.gen, stream, dialect);
-  return o;
+  o.close();
+  return out;
 }
 
 json::object embedding_request_json(const EmbeddingRequest& r, std::string_view model) {

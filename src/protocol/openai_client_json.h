@@ -39,13 +39,11 @@ int clamped_int(const boost::json::value& v);
 
 /// `model` replaces the request's model (the upstream's id). `stream` asks for SSE and, when the
 /// dialect allows, for usage in the last chunk.
-/// `sp`: where the tree's memory comes from (e.g. an arena that lives until it is serialised).
-boost::json::object chat_request_json(const ChatRequest& r, std::string_view model, bool stream,
-                                      const UpstreamDialect& dialect = {},
-                                      boost::json::storage_ptr sp = {});
-boost::json::object completion_request_json(const CompletionRequest& r, std::string_view model,
-                                            bool stream, const UpstreamDialect& dialect = {},
-                                            boost::json::storage_ptr sp = {});
+/// The request body as JSON text, written directly (no tree: it is on every relayed call's path).
+std::string chat_request_text(const ChatRequest& r, std::string_view model, bool stream,
+                              const UpstreamDialect& dialect = {});
+std::string completion_request_text(const CompletionRequest& r, std::string_view model, bool stream,
+                                    const UpstreamDialect& dialect = {});
 boost::json::object embedding_request_json(const EmbeddingRequest& r, std::string_view model);
 
 /// A chat or text completion response (`message.content` or `text`).

@@ -33,15 +33,6 @@ Error with_retry_after(Error e, const net::http::fields& headers) {
   return e;
 }
 
-// Serialises the tree `build(storage)` makes, kept in an arena (a first block on the stack)
-// instead of a malloc per node.
-template <class Build>
-std::string serialize_built(Build build) {
-  unsigned char first[2048];
-  json::monotonic_resource arena(first, sizeof first);
-  return json::serialize(build(json::storage_ptr(&arena)));
-}
-
 // A non-streamed answer: the one-pass scanner for the usual shape, else the full parser (its tree
 // in an arena whose first block is on the stack).
 Result<GenerationResult> parse_response(std::string_view body, const std::string& upstream) {
@@ -90,9 +81,7 @@ net::ClientRequest OpenAiEngine::make_request(std::string target, std::string bo
 asio::awaitable<Result<GenerationResult>> OpenAiEngine::chat(const protocol::ChatRequest& req,
                                                              DeltaSink* sink,
                                                              const CallContext& ctx) {
-  auto body = serialize_built([&](json::storage_ptr sp) {
-    return protocol::chat_request_json(req, opts_.upstream_model, sink, opts_.dialect, sp);
-  });
+  auto body = protocol::chat_request_text(req, opts_.upstream_model, sink, opts_.dialect);
   int prompt_estimate = 0;
   for (const auto& m : req.messages) prompt_estimate += remote::estimate_tokens(m.content) + 4;
   auto r = co_await generate("/chat/completions", std::move(body), sink, ctx, prompt_estimate);
@@ -101,9 +90,7 @@ asio::awaitable<Result<GenerationResult>> OpenAiEngine::chat(const protocol::Cha
 
 asio::awaitable<Result<GenerationResult>> OpenAiEngine::complete(
     const protocol::CompletionRequest& req, DeltaSink* sink, const CallContext& ctx) {
-  auto body = serialize_built([&](json::storage_ptr sp) {
-    return protocol::completion_request_json(req, opts_.upstream_model, sink, opts_.dialect, sp);
-  });
+  auto body = protocol::completion_request_text(req, opts_.upstream_model, sink, opts_.dialect);
   int prompt_estimate = 0;
   for (const auto& p : req.prompts) prompt_estimate += remote::estimate_tokens(p);
   auto r = co_await generate("/completions", std::move(body), sink, ctx, prompt_estimate);

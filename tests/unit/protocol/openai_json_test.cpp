@@ -269,6 +269,58 @@ TEST(Serialize, JsonTextEscapesLikeBoostJson) {
   EXPECT_EQ(v.at("choices").at(0).at("finish_reason").as_string(), "length");
 }
 
+// The upstream request, written directly: every field the tree builder wrote, parsed back.
+TEST(Serialize, ChatRequestText) {
+  ChatRequest r;
+  r.messages.push_back({"system", "be \"brief\"\n", ""});
+  r.messages.push_back({"user", "h\xc3\xa9", "ann"});
+  auto& g = r.gen;
+  g.max_tokens = 9;
+  g.sampling.temperature = 0.7f;
+  g.sampling.top_p = 0.9f;
+  g.sampling.top_k = 3;
+  g.sampling.seed = 4000000000u;
+  g.sampling.presence_penalty = -0.5f;
+  g.sampling.logit_bias = {{5, 1.5f}, {7, -100.0f}, {5, 2.0f}};
+  g.stop = {"\n\n", "END"};
+  g.n = 2;
+  g.user = "u";
+  auto v = json::parse(chat_request_text(r, "up", true)).as_object();
+  EXPECT_EQ(v.at("model"), "up");
+  ASSERT_EQ(v.at("messages").as_array().size(), 2u);
+  EXPECT_EQ(v.at("messages").at(0).at("content"), "be \"brief\"\n");
+  EXPECT_FALSE(v.at("messages").at(0).as_object().contains("name"));
+  EXPECT_EQ(v.at("messages").at(1).at("name"), "ann");
+  EXPECT_EQ(v.at("messages").at(1).at("content"), "h\xc3\xa9");
+  EXPECT_EQ(v.at("max_tokens").to_number<int>(), 9);
+  EXPECT_EQ(static_cast<float>(v.at("temperature").to_number<double>()), 0.7f);
+  EXPECT_EQ(static_cast<float>(v.at("top_p").to_number<double>()), 0.9f);
+  EXPECT_EQ(v.at("top_k").to_number<int>(), 3);
+  EXPECT_EQ(v.at("seed").to_number<int64_t>(), 4000000000);
+  EXPECT_EQ(static_cast<float>(v.at("presence_penalty").to_number<double>()), -0.5f);
+  EXPECT_FALSE(v.contains("frequency_penalty"));
+  const auto& bias = v.at("logit_bias").as_object();
+  EXPECT_EQ(bias.size(), 2u);  // token 5 listed twice: the last bias wins
+  EXPECT_EQ(bias.at("5").to_number<double>(), 2.0);
+  EXPECT_EQ(bias.at("7").to_number<double>(), -100.0);
+  EXPECT_EQ(v.at("stop").at(0), "\n\n");
+  EXPECT_EQ(v.at("n").to_number<int>(), 2);
+  EXPECT_EQ(v.at("user"), "u");
+  EXPECT_EQ(v.at("stream"), true);
+  EXPECT_EQ(v.at("stream_options").at("include_usage"), true);
+  auto plain =
+      json::parse(chat_request_text(ChatRequest{"m", {{"user", "x", ""}}, {}}, "m", false));
+  EXPECT_EQ(json::serialize(plain), R"({"model":"m","messages":[{"role":"user","content":"x"}]})");
+  CompletionRequest c;
+  c.prompts = {"a", "b"};
+  c.echo = true;
+  EXPECT_EQ(completion_request_text(c, "m", false),
+            R"({"model":"m","prompt":["a","b"],"echo":true})");
+  c.prompts = {"one"};
+  c.echo = false;
+  EXPECT_EQ(completion_request_text(c, "m", false), R"({"model":"m","prompt":"one"})");
+}
+
 TEST(Serialize, ChatChunks) {
   ResponseMeta m{"id", 1, "m"};
   auto first = chat_chunk_json(m, Delta{0, "a", std::nullopt}, true, false);

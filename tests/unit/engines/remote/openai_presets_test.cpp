@@ -68,6 +68,11 @@ TEST(Presets, TableIsCompleteAndWellFormed) {
   EXPECT_EQ(find_preset("nope"), nullptr);
 }
 
+boost::json::object request_of(const protocol::ChatRequest& r, std::string_view model, bool stream,
+                               const protocol::UpstreamDialect& d) {
+  return boost::json::parse(protocol::chat_request_text(r, model, stream, d)).as_object();
+}
+
 TEST(Presets, DialectShapesTheRequest) {
   protocol::ChatRequest r;
   r.messages.push_back({"user", "hi", ""});
@@ -75,22 +80,22 @@ TEST(Presets, DialectShapesTheRequest) {
   r.gen.sampling.top_k = 5;
   r.gen.sampling.seed = 42;
   r.gen.user = "u1";
-  auto openai = protocol::chat_request_json(r, "gpt", true, find_preset("openai")->dialect);
+  auto openai = request_of(r, "gpt", true, find_preset("openai")->dialect);
   EXPECT_EQ(openai.at("max_completion_tokens").as_int64(), 7);
   EXPECT_FALSE(openai.contains("max_tokens"));
   EXPECT_FALSE(openai.contains("top_k"));
   EXPECT_TRUE(openai.contains("stream_options"));
-  auto mistral = protocol::chat_request_json(r, "m", true, find_preset("mistral")->dialect);
+  auto mistral = request_of(r, "m", true, find_preset("mistral")->dialect);
   EXPECT_EQ(mistral.at("max_tokens").as_int64(), 7);
   EXPECT_EQ(mistral.at("random_seed").to_number<int64_t>(), 42);
   EXPECT_FALSE(mistral.contains("seed"));
   EXPECT_FALSE(mistral.contains("user"));
   EXPECT_FALSE(mistral.contains("stream_options"));
   r.gen.sampling.temperature = 1.5f;
-  auto glm = protocol::chat_request_json(r, "glm", true, find_preset("zhipu")->dialect);
+  auto glm = request_of(r, "glm", true, find_preset("zhipu")->dialect);
   EXPECT_DOUBLE_EQ(glm.at("temperature").to_number<double>(), 1.0);  // clamped to GLM's range
   EXPECT_FALSE(glm.contains("stream_options"));
-  auto vllm = protocol::chat_request_json(r, "m", false, find_preset("vllm")->dialect);
+  auto vllm = request_of(r, "m", false, find_preset("vllm")->dialect);
   EXPECT_DOUBLE_EQ(vllm.at("temperature").to_number<double>(), 1.5);
   EXPECT_EQ(vllm.at("top_k").as_int64(), 5);
   EXPECT_FALSE(vllm.contains("stream"));
