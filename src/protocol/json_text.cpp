@@ -6,33 +6,12 @@
 
 namespace smmf::protocol {
 
-namespace {
-
-// Eight bytes at a time (SWAR): does the word hold a byte below 0x20, a '"' or a '\\'?
-bool needs_escape(uint64_t w) {
-  constexpr uint64_t kOnes = 0x0101010101010101ull, kHigh = 0x8080808080808080ull;
-  auto zero_byte = [](uint64_t x) { return (x - kOnes) & ~x & kHigh; };
-  const uint64_t below_space = (w - kOnes * 0x20) & ~w & kHigh;
-  return (below_space | zero_byte(w ^ (kOnes * '"')) | zero_byte(w ^ (kOnes * '\\'))) != 0;
-}
-
-}  // namespace
-
 void append_json_string(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
   out += '"';
   size_t run = 0;  // start of the bytes not written yet
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (i + 8 <= s.size()) {
-      uint64_t w;
-      std::memcpy(&w, s.data() + i, 8);
-      if (!needs_escape(w)) {
-        i += 7;
-        continue;
-      }
-    }
+  for (size_t i = json_plain_prefix(s); i < s.size(); i += 1 + json_plain_prefix(s.substr(i + 1))) {
     const auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
     out.append(s.data() + run, i - run);
     run = i + 1;
     out += '\\';

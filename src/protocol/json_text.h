@@ -3,10 +3,31 @@
 /// (no tree, no allocation but the output's growth). The output is what boost::json::serialize
 /// writes for the same values. Pure.
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
 namespace smmf::protocol {
+
+/// How many leading bytes of `s` need no escape in a JSON string (neither '"', '\\' nor a
+/// control character); eight at a time.
+inline size_t json_plain_prefix(std::string_view s) {
+  // Eight bytes at a time (SWAR): does the word hold a byte below 0x20, a '"' or a '\\'?
+  constexpr uint64_t kOnes = 0x0101010101010101ull, kHigh = 0x8080808080808080ull;
+  auto zero_byte = [](uint64_t x) { return (x - kOnes) & ~x & kHigh; };
+  size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, s.data() + i, 8);
+    const uint64_t below_space = (w - kOnes * 0x20) & ~w & kHigh;
+    if ((below_space | zero_byte(w ^ (kOnes * '"')) | zero_byte(w ^ (kOnes * '\\'))) != 0) break;
+  }
+  for (; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c == '"' || c == '\\') break;
+  }
+  return i;
+}
 
 /// Appends `s` as a JSON string literal (quotes included), escaped as boost::json::serialize
 /// does: `"` `\` and control characters; other bytes (UTF-8) as they are.
