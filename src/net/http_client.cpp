@@ -97,8 +97,15 @@ struct ResponseStream::Conn {
   // coroutine frame, which cost a large malloc and free per read.
   std::array<char, 8192> body_buf;
 
+  // Reads take what fits in the buffer's free capacity (Beast reads 512 bytes into an empty
+  // flat_buffer): room for a few KB lets one read collect every SSE event the upstream has
+  // written since the last one, so a busy relay makes fewer reads and fewer client writes.
+  static constexpr size_t kReadCapacity = 4096;
+
   template <class S>
-  Conn(std::string k, S&& s) : key(std::move(k)), stream(std::forward<S>(s)) {}
+  Conn(std::string k, S&& s) : key(std::move(k)), stream(std::forward<S>(s)) {
+    buffer.reserve(kReadCapacity);
+  }
 
   beast::tcp_stream& tcp() {
     return std::visit([](auto& s) -> beast::tcp_stream& { return beast::get_lowest_layer(s); },
