@@ -214,28 +214,31 @@ void read_generation(FieldReader& r, const json::object& obj, const ParseLimits&
   if (auto v = r.integer("priority", INT32_MIN, INT32_MAX)) g.priority = static_cast<int>(*v);
 }
 
-Result<std::string> message_content(const json::value* content, const std::string& param) {
+// messages[i].content; the parameter paths of errors are only built for an error.
+Result<std::string> message_content(const json::value* content, size_t msg) {
   if (!content || content->is_null()) return std::string();
   if (content->is_string()) return std::string(content->get_string());
+  const std::string param = fmt::format("messages[{}].content", msg);
   if (!content->is_array())
     return Error::invalid(fmt::format("'{}' must be a string or an array of content parts", param),
                           param);
   std::string text;
   size_t i = 0;
   for (const auto& part : content->get_array()) {
-    std::string p = fmt::format("{}[{}]", param, i++);
+    auto path = [&] { return fmt::format("{}[{}]", param, i); };
     const json::object* o = part.if_object();
     const json::value* type = o ? o->if_contains("type") : nullptr;
     if (!type || !type->is_string())
-      return Error::invalid(fmt::format("'{}' must be an object with a 'type'", p), p);
+      return Error::invalid(fmt::format("'{}' must be an object with a 'type'", path()), path());
     if (type->get_string() != "text")
-      return Error::invalid(fmt::format("'{}': content part type '{}' is not supported", p,
+      return Error::invalid(fmt::format("'{}': content part type '{}' is not supported", path(),
                                         std::string_view(type->get_string())),
-                            p + ".type");
+                            path() + ".type");
     const json::value* t = o->if_contains("text");
     if (!t || !t->is_string())
-      return Error::invalid(fmt::format("'{}.text' must be a string", p), p + ".text");
+      return Error::invalid(fmt::format("'{}.text' must be a string", path()), path() + ".text");
     text += t->get_string();
+    ++i;
   }
   return text;
 }
@@ -289,23 +292,26 @@ Result<ChatRequest> parse_chat_request(const json::value& body, const ParseLimit
   const json::value* msgs = r.find("messages");
   if (!msgs || !msgs->is_array() || msgs->get_array().empty())
     return Error::invalid("'messages' must be a non-empty array", "messages");
+  req.messages.reserve(msgs->get_array().size());
   size_t i = 0;
   for (const auto& m : msgs->get_array()) {
-    std::string p = fmt::format("messages[{}]", i++);
-    if (!m.is_object()) return Error::invalid(fmt::format("'{}' must be an object", p), p);
+    const size_t at = i++;
+    auto path = [at] { return fmt::format("messages[{}]", at); };
+    if (!m.is_object())
+      return Error::invalid(fmt::format("'{}' must be an object", path()), path());
     const auto& mo = m.get_object();
     const json::value* role = mo.if_contains("role");
     if (!role || !role->is_string())
-      return Error::invalid(fmt::format("'{}.role' is required", p), p + ".role");
+      return Error::invalid(fmt::format("'{}.role' is required", path()), path() + ".role");
     std::string_view rv = role->get_string();
     if (rv != "system" && rv != "user" && rv != "assistant" && rv != "developer" && rv != "tool")
       return Error::invalid(
           fmt::format("'{}.role' must be one of system, developer, user, assistant, tool; got '{}'",
-                      p, rv),
-          p + ".role");
+                      path(), rv),
+          path() + ".role");
     ChatMessage cm;
     cm.role = rv == "developer" ? "system" : std::string(rv);
-    auto content = message_content(mo.if_contains("content"), p + ".content");
+    auto content = message_content(mo.if_contains("content"), at);
     if (!content) return content.error();
     cm.content = std::move(*content);
     if (const json::value* name = mo.if_contains("name"); name && name->is_string())
