@@ -74,7 +74,7 @@ int run_apiserver(const ApiServerOptions& o) {
     spdlog::error("{}", obs.error().message);
     return 2;
   }
-  asio::io_context ioc;
+  asio::io_context ioc(io_concurrency_hint(cfg.server.threads));
   auto http = make_cluster_client(ioc, cfg);  // only the roles are called: with the token
   gateway::ClusterDirectory directory(cfg.routing, [&](const registry::InstanceRecord& rec) {
     return gateway::connect_remote(rec, http);

@@ -48,6 +48,13 @@ boost::asio::awaitable<bool> start_models(worker::ModelManager& models, bool sto
 void stop_server_then_models(boost::asio::io_context& ioc, net::HttpServer& server,
                              worker::ModelManager& models);
 
+/// The io_context's concurrency hint for `threads` I/O threads (0 = one per core): 1 lets Asio's
+/// scheduler skip waking other threads; it still locks, as other threads (engines, the span
+/// writer) post to it.
+inline int io_concurrency_hint(int threads) {
+  return threads == 1 ? 1 : BOOST_ASIO_CONCURRENCY_HINT_DEFAULT;
+}
+
 /// Calls `on_signal` once on SIGINT/SIGTERM, then runs `ioc` on `threads` threads (0 = one per
 /// core) until it is stopped.
 void run_until_stopped(boost::asio::io_context& ioc, int threads,

@@ -106,7 +106,7 @@ int run_serve(const ServeOptions& opts) {
     spdlog::error("{}", obs.error().message);
     return 2;
   }
-  asio::io_context ioc;
+  asio::io_context ioc(io_concurrency_hint(cfg->server.threads));
   auto http = std::make_shared<net::HttpClient>(ioc.get_executor());
   auto cluster_http = make_cluster_client(ioc, *cfg);  // to other roles, with the cluster token
   engines::EngineRegistry engines;

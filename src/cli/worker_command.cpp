@@ -88,7 +88,7 @@ int run_worker(const WorkerOptions& o) {
     spdlog::error("{}", obs.error().message);
     return 2;
   }
-  asio::io_context ioc;
+  asio::io_context ioc(io_concurrency_hint(cfg.server.threads));
   auto http = std::make_shared<net::HttpClient>(ioc.get_executor());
   engines::EngineRegistry engines;
   engines::register_builtin_engines(engines, http);
