@@ -4,7 +4,8 @@
 # req/s or CPU time. Warms up for 3 s, counts over SECONDS of wrk, prints Ir / requests.
 # Usage: bench/gateway/instructions.sh [json|stream] [CONNECTIONS=16] [SECONDS=10]
 # Environment: BUILD=build, SMMF=$BUILD/src/smmf (e.g. another build to compare), OUT=callgrind
-# output file (default: a temporary one; keep it for callgrind_annotate).
+# output file (default: a temporary one; keep it for callgrind_annotate), TRACE=1 to export every
+# span to JSONL files (an [observability] trace_dir; the default config exports none).
 # Needs valgrind and wrk. Everything on 127.0.0.1; the processes started are killed by PID.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -24,6 +25,7 @@ wait_for "$T/mock.log" 'listening on'
 UP=$(grep -oE 'listening on [0-9]+' "$T/mock.log" | grep -oE '[0-9]+$')
 printf '[server]\nhost = "127.0.0.1"\nport = 0\nthreads = 1\n[[models]]\nname = "mock"\nengine = "openai_compat"\nparams = { base_url = "http://127.0.0.1:%s/v1" }\n' \
   "$UP" > "$T/serve.toml"
+[ "${TRACE:-0}" = 1 ] && printf '[observability]\ntrace_dir = "%s/traces"\n' "$T" >> "$T/serve.toml"
 valgrind --tool=callgrind --callgrind-out-file="$OUT" --instr-atstart=no \
   "$SMMF" serve --config "$T/serve.toml" > "$T/serve.log" 2>&1 &
 SP=$!

@@ -60,7 +60,7 @@ struct SpanExporter::Writer {
         open_file();
         if (fd < 0) break;
       }
-      buf += boost::json::serialize(span_to_json(s));
+      buf += span_json_text(s);
       buf += '\n';
       ++buf_spans;
       if (buf.size() >= kChunk && !flush_buf(written)) break;

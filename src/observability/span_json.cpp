@@ -1,5 +1,7 @@
 #include "observability/span_json.h"
 
+#include "protocol/json_text.h"
+
 #include <boost/json/serialize.hpp>
 
 #include <chrono>
@@ -43,6 +45,34 @@ json::object span_to_json(const Span& s) {
   }
   o["attributes"] = s.attributes;
   return o;
+}
+
+std::string span_json_text(const Span& s) {
+  std::string out;
+  out.reserve(256 + s.name.size() + s.error_message.size());
+  protocol::JsonObjectText o(out);
+  o.string("trace_id", s.trace_id);
+  o.string("span_id", s.span_id);
+  if (!s.parent_span_id.empty()) o.string("parent_span_id", s.parent_span_id);
+  o.string("name", s.name);
+  o.string("kind", to_string(s.kind));
+  o.string("service", s.service);
+  o.integer("start_us", s.start_us);
+  o.integer("end_us", s.end_us);
+  {
+    std::string& d = o.key("duration_ms");
+    const size_t at = d.size();
+    protocol::append_json_number(d, s.duration_ms());
+    // A whole number still reads back as a double, as the tree's value would.
+    if (d.find_first_of(".eEn", at) == std::string::npos) d += ".0";
+  }
+  if (s.error) {
+    o.boolean("error", true);
+    o.string("error_message", s.error_message);
+  }
+  o.raw("attributes", json::serialize(s.attributes));
+  o.close();
+  return out;
 }
 
 namespace {

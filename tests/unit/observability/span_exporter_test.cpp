@@ -181,6 +181,14 @@ TEST(SpanJson, RoundTripsAndEncodesOtlp) {
   s.error = true;
   s.error_message = "boom";
   s.attributes["prompt_tokens"] = 7;
+  // The trace files' writer agrees with the tree, number types included.
+  s.attributes["ttft_ms"] = 12.5;
+  s.attributes["input"] = boost::json::array{"a\"b", nullptr};
+  s.start_us = 1000;
+  for (int64_t end : {3000, 3500, 1000}) {  // whole, fractional and zero durations
+    s.end_us = end;
+    EXPECT_EQ(boost::json::parse(span_json_text(s)), boost::json::value(span_to_json(s))) << end;
+  }
   auto back = span_from_json(span_to_json(s));
   ASSERT_TRUE(back);
   EXPECT_EQ(back->parent_span_id, s.parent_span_id);
