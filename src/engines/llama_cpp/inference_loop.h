@@ -2,9 +2,11 @@
 /// The continuous-batching generation loop of one llama_context, in the spirit of llama-server.
 ///
 /// `parallel` slots (sequence ids). Waiting jobs are ordered by priority (higher first, first come
-/// first served within a priority); the first is admitted into a free slot at
-/// the next step, preferring the slot whose cached tokens its prompt continues (only the rest is
-/// evaluated; a long prefix cached by another slot, e.g. a system prompt, is copied over). Each
+/// first served within a priority); the first is admitted into a free slot at the next step:
+/// one next to the running slots (llama.cpp evaluates a batch over per-sequence KV streams in one
+/// graph per run of consecutive sequence ids), then the one holding the longest prefix of its
+/// prompt, then the least recently used. Only the uncached rest of a prompt is evaluated; a long
+/// prefix cached by another slot (a conversation, a system prompt) is copied over. Each
 /// step builds one batch: one sampled token per generating slot, then prompt tokens of slots still
 /// reading their prompt, up to batch_size (first admitted first), so long prompts interleave with
 /// decoding; the batch lists its tokens by sequence id, as llama.cpp's micro-batching wants. After
