@@ -116,10 +116,16 @@ bool InferenceLoop::admit() {
     fail_job(job, stopping ? Error::unavailable("the model is being unloaded")
                            : Error::cancelled("the request was cancelled"));
   }
-  for (auto& job : admitted) {
+  // Jobs admitted together are placed one by one; the slots caching the later ones' prompts
+  // count as taken, so an earlier job neither evicts them nor moves away from them.
+  std::vector<int>& homes = homes_;
+  homes.clear();
+  for (const auto& job : admitted) homes.push_back(home_slot(*job.prompt));
+  for (size_t i = 0; i < admitted.size(); ++i) {
+    auto& job = admitted[i];
     stamp_once(job.call->admitted_ns);
     try {
-      start(pick_slot(*job.prompt), std::move(job));
+      start(pick_slot(*job.prompt, std::span<const int>(homes).subspan(i + 1)), std::move(job));
     } catch (const std::exception& e) {
       fail_job(job, Error::internal(fmt::format("cannot start the request: {}", e.what())));
     }
@@ -136,19 +142,37 @@ bool InferenceLoop::admit() {
 // first). A conversation cached in a slot that would break the runs is copied to the chosen one
 // by reuse_prefix (one copy of a KV buffer, cheaper than a graph evaluation per step). When
 // nothing runs, every slot is equal on placement and the prefix decides.
-InferenceLoop::Slot& InferenceLoop::pick_slot(const std::vector<llama_token>& prompt) {
-  const auto active = [&](int id) {
+int InferenceLoop::home_slot(const std::vector<llama_token>& prompt) const {
+  int home = -1;
+  size_t best = kMinPrefixCopy - 1;
+  for (const auto& slot : slots_) {
+    if (slot.phase != Phase::kIdle) continue;
+    const size_t prefix = common_prefix(slot.cache, prompt);
+    if (prefix > best) {
+      home = slot.id;
+      best = prefix;
+    }
+  }
+  return home;
+}
+
+InferenceLoop::Slot& InferenceLoop::pick_slot(const std::vector<llama_token>& prompt,
+                                              std::span<const int> reserved) {
+  const auto is_reserved = [&](int id) {
+    return std::find(reserved.begin(), reserved.end(), id) != reserved.end();
+  };
+  const auto taken = [&](int id) {
     return id >= 0 && id < static_cast<int>(slots_.size()) &&
-           slots_[static_cast<size_t>(id)].phase != Phase::kIdle;
+           (slots_[static_cast<size_t>(id)].phase != Phase::kIdle || is_reserved(id));
   };
   Slot* best = nullptr;
   int best_runs = 0;
   size_t best_prefix = 0;
   for (auto& slot : slots_) {
-    if (slot.phase != Phase::kIdle) continue;
-    // Change in the number of runs of consecutive active ids if this slot joins them.
+    if (slot.phase != Phase::kIdle || is_reserved(slot.id)) continue;
+    // Change in the number of runs of consecutive taken ids if this slot joins them.
     const int runs =
-        1 - static_cast<int>(active(slot.id - 1)) - static_cast<int>(active(slot.id + 1));
+        1 - static_cast<int>(taken(slot.id - 1)) - static_cast<int>(taken(slot.id + 1));
     size_t prefix = common_prefix(slot.cache, prompt);
     if (prefix < kMinPrefixCopy) prefix = 0;  // a chat template's first tokens: not worth a slot
     if (best == nullptr || runs < best_runs ||
@@ -159,7 +183,8 @@ InferenceLoop::Slot& InferenceLoop::pick_slot(const std::vector<llama_token>& pr
       best_prefix = prefix;
     }
   }
-  return *best;  // admit() never admits more jobs than idle slots
+  // admit() never admits more jobs than idle slots, and fewer are reserved than remain.
+  return *best;
 }
 
 size_t InferenceLoop::reuse_prefix(Slot& slot, const std::vector<llama_token>& prompt) {

@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <deque>
 #include <mutex>
+#include <span>
 #include <vector>
 
 #include "common/error.h"
@@ -82,7 +83,10 @@ class InferenceLoop {
   };
 
   bool admit();  ///< false when stopping and nothing runs any more
-  Slot& pick_slot(const std::vector<llama_token>& prompt);
+  /// The idle slot caching the longest prefix (at least kMinPrefixCopy tokens) of `prompt`, or -1.
+  int home_slot(const std::vector<llama_token>& prompt) const;
+  /// Where a job goes; `reserved` slots are kept for jobs admitted in the same step.
+  Slot& pick_slot(const std::vector<llama_token>& prompt, std::span<const int> reserved);
   /// Trims `slot`'s cache to the prompt's longest reusable prefix (maybe copied from another
   /// sequence) and returns its length (always < prompt.size()).
   size_t reuse_prefix(Slot& slot, const std::vector<llama_token>& prompt);
@@ -113,6 +117,7 @@ class InferenceLoop {
   uint64_t clock_ = 0;
   std::vector<std::shared_ptr<GenCall>> touched_;  ///< calls with staged events this step
   std::vector<Slot*> prompt_order_;                ///< scratch: slots reading their prompt
+  std::vector<int> homes_;                         ///< scratch: admit()'s jobs' cached slots
   std::string piece_;  ///< scratch: bytes of the token being detokenized
   std::string out_;    ///< scratch: text released by a TextStream
 
