@@ -116,10 +116,16 @@ bool InferenceLoop::admit() {
     fail_job(job, stopping ? Error::unavailable("the model is being unloaded")
                            : Error::cancelled("the request was cancelled"));
   }
-  for (auto& job : admitted) {
+  // Jobs admitted together are placed one by one; the slots caching the later ones' prompts
+  // count as taken, so an earlier job neither evicts them nor moves away from them.
+  std::vector<int>& homes = homes_;
+  homes.clear();
+  for (const auto& job : admitted) homes.push_back(home_slot(*job.prompt));
+  for (size_t i = 0; i < admitted.size(); ++i) {
+    auto& job = admitted[i];
     stamp_once(job.call->admitted_ns);
     try {
-      start(pick_slot(*job.prompt), std::move(job));
+      start(pick_slot(*job.prompt, std::span<const int>(homes).subspan(i + 1)), std::move(job));
     } catch (const std::exception& e) {
       fail_job(job, Error::internal(fmt::format("cannot start the request: {}", e.what())));
     }
@@ -127,32 +133,58 @@ bool InferenceLoop::admit() {
   return !(stopping && n_active_ == 0);
 }
 
-// A slot's cache is worth keeping for the conversation that built it, so: continue a cached
-// conversation if the prompt extends one; else take a slot with nothing cached; else evict the
-// slot sharing the longest prefix (least recently used on ties: shared system prompts).
-InferenceLoop::Slot& InferenceLoop::pick_slot(const std::vector<llama_token>& prompt) {
-  Slot* continuation = nullptr;
-  Slot* empty = nullptr;
-  Slot* best = nullptr;
-  size_t continuation_len = 0;
-  size_t best_prefix = 0;
-  for (auto& slot : slots_) {
+// llama.cpp gives each sequence its own KV stream (unless kv_unified) and splits a batch into
+// micro-batches of consecutive, increasing sequence ids: active slots 0, 1, 2, 7 cost two graph
+// evaluations per decode step where 0, 1, 2, 3 cost one, and for short sequences a graph costs
+// about as much for one token as for four. So a job goes to the idle slot that keeps the active
+// ids in the fewest runs (next to an active slot, or bridging two runs); among those, to the slot
+// holding the longest worthwhile prefix of its prompt, then the least recently used (empty slots
+// first). A conversation cached in a slot that would break the runs is copied to the chosen one
+// by reuse_prefix (one copy of a KV buffer, cheaper than a graph evaluation per step). When
+// nothing runs, every slot is equal on placement and the prefix decides.
+int InferenceLoop::home_slot(const std::vector<llama_token>& prompt) const {
+  int home = -1;
+  size_t best = kMinPrefixCopy - 1;
+  for (const auto& slot : slots_) {
     if (slot.phase != Phase::kIdle) continue;
     const size_t prefix = common_prefix(slot.cache, prompt);
-    if (!slot.cache.empty() && prefix == slot.cache.size() && prefix > continuation_len) {
-      continuation = &slot;
-      continuation_len = prefix;
+    if (prefix > best) {
+      home = slot.id;
+      best = prefix;
     }
-    if (slot.cache.empty() && empty == nullptr) empty = &slot;
-    if (best == nullptr || prefix > best_prefix ||
-        (prefix == best_prefix && slot.last_used < best->last_used)) {
+  }
+  return home;
+}
+
+InferenceLoop::Slot& InferenceLoop::pick_slot(const std::vector<llama_token>& prompt,
+                                              std::span<const int> reserved) {
+  const auto is_reserved = [&](int id) {
+    return std::find(reserved.begin(), reserved.end(), id) != reserved.end();
+  };
+  const auto taken = [&](int id) {
+    return id >= 0 && id < static_cast<int>(slots_.size()) &&
+           (slots_[static_cast<size_t>(id)].phase != Phase::kIdle || is_reserved(id));
+  };
+  Slot* best = nullptr;
+  int best_runs = 0;
+  size_t best_prefix = 0;
+  for (auto& slot : slots_) {
+    if (slot.phase != Phase::kIdle || is_reserved(slot.id)) continue;
+    // Change in the number of runs of consecutive taken ids if this slot joins them.
+    const int runs =
+        1 - static_cast<int>(taken(slot.id - 1)) - static_cast<int>(taken(slot.id + 1));
+    size_t prefix = common_prefix(slot.cache, prompt);
+    if (prefix < kMinPrefixCopy) prefix = 0;  // a chat template's first tokens: not worth a slot
+    if (best == nullptr || runs < best_runs ||
+        (runs == best_runs &&
+         (prefix > best_prefix || (prefix == best_prefix && slot.last_used < best->last_used)))) {
       best = &slot;
+      best_runs = runs;
       best_prefix = prefix;
     }
   }
-  if (continuation != nullptr) return *continuation;
-  if (empty != nullptr) return *empty;
-  return *best;  // admit() never admits more jobs than idle slots
+  // admit() never admits more jobs than idle slots, and fewer are reserved than remain.
+  return *best;
 }
 
 size_t InferenceLoop::reuse_prefix(Slot& slot, const std::vector<llama_token>& prompt) {

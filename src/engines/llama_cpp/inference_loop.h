@@ -2,9 +2,11 @@
 /// The continuous-batching generation loop of one llama_context, in the spirit of llama-server.
 ///
 /// `parallel` slots (sequence ids). Waiting jobs are ordered by priority (higher first, first come
-/// first served within a priority); the first is admitted into a free slot at
-/// the next step, preferring the slot whose cached tokens its prompt continues (only the rest is
-/// evaluated; a long prefix cached by another slot, e.g. a system prompt, is copied over). Each
+/// first served within a priority); the first is admitted into a free slot at the next step:
+/// one next to the running slots (llama.cpp evaluates a batch over per-sequence KV streams in one
+/// graph per run of consecutive sequence ids), then the one holding the longest prefix of its
+/// prompt, then the least recently used. Only the uncached rest of a prompt is evaluated; a long
+/// prefix cached by another slot (a conversation, a system prompt) is copied over. Each
 /// step builds one batch: one sampled token per generating slot, then prompt tokens of slots still
 /// reading their prompt, up to batch_size (first admitted first), so long prompts interleave with
 /// decoding; the batch lists its tokens by sequence id, as llama.cpp's micro-batching wants. After
@@ -21,6 +23,7 @@
 #include <cstdint>
 #include <deque>
 #include <mutex>
+#include <span>
 #include <vector>
 
 #include "common/error.h"
@@ -80,7 +83,10 @@ class InferenceLoop {
   };
 
   bool admit();  ///< false when stopping and nothing runs any more
-  Slot& pick_slot(const std::vector<llama_token>& prompt);
+  /// The idle slot caching the longest prefix (at least kMinPrefixCopy tokens) of `prompt`, or -1.
+  int home_slot(const std::vector<llama_token>& prompt) const;
+  /// Where a job goes; `reserved` slots are kept for jobs admitted in the same step.
+  Slot& pick_slot(const std::vector<llama_token>& prompt, std::span<const int> reserved);
   /// Trims `slot`'s cache to the prompt's longest reusable prefix (maybe copied from another
   /// sequence) and returns its length (always < prompt.size()).
   size_t reuse_prefix(Slot& slot, const std::vector<llama_token>& prompt);
@@ -111,6 +117,7 @@ class InferenceLoop {
   uint64_t clock_ = 0;
   std::vector<std::shared_ptr<GenCall>> touched_;  ///< calls with staged events this step
   std::vector<Slot*> prompt_order_;                ///< scratch: slots reading their prompt
+  std::vector<int> homes_;                         ///< scratch: admit()'s jobs' cached slots
   std::string piece_;  ///< scratch: bytes of the token being detokenized
   std::string out_;    ///< scratch: text released by a TextStream
 

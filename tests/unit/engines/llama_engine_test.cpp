@@ -155,9 +155,9 @@ TEST_F(LlamaChatTest, PrefixCacheReportsCachedTokensOnTheNextTurn) {
   }
 }
 
-TEST_F(LlamaChatTest, SharedSystemPromptIsCopiedFromAnotherSlot) {
-  // A fresh engine: the second conversation gets an empty slot and copies the system prompt's
-  // KV cells from the first one's. Greedy output must not change because of the copy.
+TEST_F(LlamaChatTest, SharedSystemPromptIsReused) {
+  // A fresh engine: the second conversation reuses the system prompt's KV cells cached by the
+  // first one. Greedy output must not change because of the reuse.
   for (bool unified : {false, true}) {
     SCOPED_TRACE(unified ? "kv_unified" : "a KV stream per slot");
     auto engine = load_engine(env_or_empty("SMMF_TEST_CHAT_MODEL"), "llm",
@@ -187,6 +187,64 @@ TEST_F(LlamaChatTest, SharedSystemPromptIsCopiedFromAnotherSlot) {
     run(engine->unload());
     run(reference->unload());
   }
+}
+
+TEST_F(LlamaChatTest, ConversationMovesNextToTheRunningSlot) {
+  // Four slots, a KV stream each. Slot 0 caches a conversation, slot 1 an unrelated request; a
+  // long generation then runs in slot 2. The conversation's next turn goes next to it (slot 3,
+  // one graph per decode step for both) and copies its cached prefix over from slot 0 while
+  // slot 2 keeps decoding. Greedy output must not change because of the copy.
+  auto engine = load_engine(env_or_empty("SMMF_TEST_CHAT_MODEL"), "llm",
+                            {{"parallel", 4}, {"ctx_size", 4 * 512}});
+  ASSERT_TRUE(engine);
+  std::string system;
+  for (int i = 0; i < 8; ++i) system += "You are a careful and precise assistant. ";
+  auto req = [&](std::string user) {
+    auto r = greedy_chat(std::move(user), 12);
+    r.messages[0].content = system;
+    return r;
+  };
+  ASSERT_TRUE(chat(*engine, req("First conversation.")));
+  ASSERT_TRUE(chat(*engine, greedy_chat("Unrelated.", 2)));
+
+  asio::io_context ioc;
+  CallContext ctx_long;
+  std::optional<Result<protocol::GenerationResult>> moved;
+  CollectSink sink_long;
+  bool spawned = false;
+  sink_long.on_write = [&](size_t) {
+    if (spawned) return Status{};
+    spawned = true;  // the long request decodes now
+    asio::co_spawn(
+        ioc,
+        [&]() -> asio::awaitable<void> {
+          CallContext ctx;
+          moved.emplace(co_await engine->chat(req("Another conversation entirely."), nullptr, ctx));
+          ctx_long.cancel->cancel();
+        },
+        asio::detached);
+    return Status{};
+  };
+  asio::co_spawn(
+      ioc,
+      [&]() -> asio::awaitable<void> {
+        (void)co_await engine->chat(greedy_chat("Occupy a slot for long.", 400), &sink_long,
+                                    ctx_long);
+      },
+      asio::detached);
+  ioc.run();
+  ASSERT_TRUE(moved && *moved) << (moved ? moved->error().message : "not run");
+  EXPECT_GT((*moved)->usage.cached_tokens, 64);
+
+  auto reference = load_engine(env_or_empty("SMMF_TEST_CHAT_MODEL"), "llm",
+                               {{"parallel", 4}, {"ctx_size", 4 * 512}});
+  ASSERT_TRUE(reference);
+  auto expected = chat(*reference, req("Another conversation entirely."));
+  ASSERT_TRUE(expected);
+  EXPECT_EQ(expected->usage.cached_tokens, 0);
+  EXPECT_EQ((*moved)->choices[0].text, expected->choices[0].text);
+  run(engine->unload());
+  run(reference->unload());
 }
 
 TEST_F(LlamaChatTest, CancellationFreesTheSlot) {
