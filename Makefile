@@ -8,9 +8,11 @@ CMAKE_ARGS ?=
 # Fuzzing: seconds per target for `make fuzz`, and for the short run inside `make test`.
 FUZZ_SECONDS      ?= 60
 FUZZ_TEST_SECONDS ?= 10
-# 1: `make test` also runs the ASan+UBSan suite (build-asan). Off until that suite has had a
-# clean run on a machine with free cores (see docs/testing.md, "Sanitizers").
-TEST_ASAN ?= 0
+# 1: `make test` also runs the unit and integration suites under ASan+UBSan (build-asan; the e2e
+# tests only in `make test-asan`). 0 skips it (see docs/testing.md, "Sanitizers" and "CI time").
+TEST_ASAN ?= 1
+# Extra ctest arguments of `make test-asan` / `make test-tsan` (e.g. -R, -L, -LE).
+SAN_CTEST_ARGS ?=
 SAN_ENV = ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:detect_stack_use_after_return=0:quarantine_size_mb=32:suppressions=$(CURDIR)/sanitizers/asan.supp \
   LSAN_OPTIONS=suppressions=$(CURDIR)/sanitizers/lsan.supp:print_suppressions=0 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:suppressions=$(CURDIR)/sanitizers/ubsan.supp \
@@ -45,7 +47,7 @@ test: build e2e-deps
 	ctest --test-dir $(BUILD) --output-on-failure -j2
 	$(MAKE) --no-print-directory test-fuzz
 ifeq ($(TEST_ASAN),1)
-	$(MAKE) --no-print-directory test-asan
+	$(MAKE) --no-print-directory test-asan SAN_CTEST_ARGS='-LE e2e'
 endif
 
 # libFuzzer targets (clang; ASan+UBSan; only the rooms they parse, no llama.cpp) in build-fuzz.
@@ -63,19 +65,21 @@ test-fuzz:
 	$(MAKE) --no-print-directory fuzz-build SECONDS_EACH=$(FUZZ_TEST_SECONDS)
 	ctest --test-dir build-fuzz -L fuzz --output-on-failure -j2
 
-# Unit and integration suites with SMMF's code under ASan+UBSan (build-asan) or TSan
-# (build-tsan); llama.cpp stays the uninstrumented shared library. Suppressions: sanitizers/.
+# The whole CTest suite (unit, integration, e2e) with SMMF's code under ASan+UBSan (build-asan)
+# or TSan (build-tsan); llama.cpp stays the uninstrumented shared library. Suppressions: sanitizers/.
 test-asan: llama e2e-deps
 	cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSMMF_SANITIZE=address \
 	  -DCMAKE_PREFIX_PATH="$$(scripts/build_llama.sh)" $(CMAKE_ARGS)
 	cmake --build build-asan -j$(JOBS)
-	$(SAN_ENV) SMMF_FAULT_RSS_BOUND_KB=65536 ctest --test-dir build-asan --output-on-failure -j2
+	$(SAN_ENV) SMMF_FAULT_RSS_BOUND_KB=65536 ctest --test-dir build-asan --output-on-failure -j2 \
+	  $(SAN_CTEST_ARGS)
 
 test-tsan: llama e2e-deps
 	cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSMMF_SANITIZE=thread \
 	  -DCMAKE_PREFIX_PATH="$$(scripts/build_llama.sh)" $(CMAKE_ARGS)
 	cmake --build build-tsan -j$(JOBS)
-	$(SAN_ENV) SMMF_FAULT_RSS_BOUND_KB=131072 setarch $$(uname -m) -R ctest --test-dir build-tsan --output-on-failure -j2
+	$(SAN_ENV) SMMF_FAULT_RSS_BOUND_KB=131072 setarch $$(uname -m) -R ctest --test-dir build-tsan \
+	  --output-on-failure -j2 $(SAN_CTEST_ARGS)
 
 # SMMF's llama.cpp engine vs llama-server side by side (a few minutes; not part of `make test`).
 bench-engine: build

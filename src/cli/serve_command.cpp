@@ -192,7 +192,7 @@ int run_serve(const ServeOptions& opts) {
       ioc.get_executor(), models, std::make_shared<worker::LocalControlPlane>(registry),
       worker::WorkerIdentity{self_id, address}, cfg->controller.heartbeat_interval);
   models.on_change([registrar] { registrar->poke(); });
-  asio::co_spawn(ioc, registrar->run(), asio::detached);
+  registrar->start();
   net::ClientOptions probe_opts;
   probe_opts.connect_timeout = cfg->routing.health_check_timeout;
   probe_opts.first_byte_timeout = cfg->routing.health_check_timeout;

@@ -136,7 +136,7 @@ int run_worker(const WorkerOptions& o) {
       std::make_shared<worker::HttpControlPlane>(make_cluster_client(ioc, cfg), *controller),
       worker::WorkerIdentity{id, address}, cfg.worker.heartbeat_interval);
   models.on_change([registrar] { registrar->poke(); });
-  asio::co_spawn(ioc, registrar->run(), asio::detached);
+  registrar->start();
 
   std::atomic<bool> stopping{false};
   int exit_code = 0;

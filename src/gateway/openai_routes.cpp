@@ -338,10 +338,11 @@ asio::awaitable<void> generate(HttpExchange& ex, ModelDirectory& dir, const Gate
       ex.set_keep_alive(false);
       co_return;
     }
+    // The connection stays open: the stream's head promised keep-alive and its end is framed,
+    // so a client may already be sending its next request on it (a failed write closes it).
     std::string tail =
         protocol::format_sse(json::serialize(protocol::error_body(result.error())), "error");
     if (co_await ex.write_chunk(tail)) co_await ex.end_stream();
-    ex.set_keep_alive(false);
     co_return;
   }
   ex.add_log_field(

@@ -3,7 +3,10 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -16,7 +19,11 @@ Registrar::Registrar(asio::any_io_executor ex, ModelManager& models,
       plane_(std::move(plane)),
       self_(std::move(self)),
       interval_(interval),
-      timer_(std::move(ex)) {}
+      timer_(asio::make_strand(std::move(ex))) {}
+
+void Registrar::start() {
+  asio::co_spawn(timer_.get_executor(), run(), asio::detached);
+}
 
 registry::InstanceRecord Registrar::record_for(const ModelStatus& m) const {
   registry::InstanceRecord r;

@@ -3,7 +3,9 @@
 /// (id "<worker id>/<model>", replicas balanced inside the worker), registered at start,
 /// re-registered when the state changes or the registry forgot it (controller restart),
 /// heartbeat every interval, removed on shutdown.
-/// Threading: run() is one coroutine; poke() and stop() are thread-safe.
+/// Threading: run() is one coroutine on the registrar's strand, which its timer shares (the io
+/// context may run on several threads: poke()'s cancel must not touch the timer while run()
+/// arms it); poke() and stop() are thread-safe.
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
 
@@ -28,7 +30,10 @@ class Registrar : public std::enable_shared_from_this<Registrar> {
   Registrar(asio::any_io_executor ex, ModelManager& models, std::shared_ptr<ControlPlane> plane,
             WorkerIdentity self, std::chrono::milliseconds interval);
 
-  /// Syncs every interval (or at once after poke()) until stop(); then deregisters.
+  /// Spawns run() on the registrar's strand (detached).
+  void start();
+  /// Syncs every interval (or at once after poke()) until stop(); then deregisters. Runs on
+  /// the strand: use start().
   asio::awaitable<void> run();
   void poke();
   void stop();
@@ -42,7 +47,7 @@ class Registrar : public std::enable_shared_from_this<Registrar> {
   std::shared_ptr<ControlPlane> plane_;
   WorkerIdentity self_;
   std::chrono::milliseconds interval_;
-  asio::steady_timer timer_;
+  asio::steady_timer timer_;  ///< on a strand of the executor given
   std::atomic<bool> stopping_{false};
   std::atomic<bool> poked_{false};
   std::map<std::string, std::string> registered_;  // id -> fingerprint of what was sent

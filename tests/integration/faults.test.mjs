@@ -8,7 +8,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { startServer, callJson, postJson, readSse, getJson, sleep } from './lib/server.mjs';
+import { startServer, callJson, postJson, readSse, getJson, sleep, RawConnection, httpRequest }
+  from './lib/server.mjs';
 import { startMockUpstream, tomlFaultModel } from './lib/mock_upstream.mjs';
 
 // Per-model timeouts (params of the openai_compat engine), short so the suite stays fast.
@@ -163,6 +164,29 @@ for (const model of ['reset', 'close-early', 'garbage', 'garbage-bin', 'error-50
     await assertAlive();
   });
 }
+
+// The stream's head promised keep-alive and its end is well-framed, so the connection stays
+// usable: closing it afterwards raced the client's next request on it (a pooled client such as
+// fetch got 'other side closed' for a POST it cannot retry; seen under ASan, also in Release).
+test('a stream ended by an upstream fault keeps its keep-alive connection', async () => {
+  const c = await RawConnection.connect(srv.port);
+  try {
+    for (const model of ['garbage', 'reset']) {
+      await c.write(httpRequest('POST', '/v1/chat/completions',
+                                { body: JSON.stringify(chatBody(model, true)), port: srv.port }));
+      const r = await c.readResponse({ timeoutMs: TIMEOUTS.timeout_ms + SLACK_MS });
+      assert.equal(r.status, 200, `${model}: ${r.body}`);
+      assert.match(r.body, /^event: error$/m, `${model}: ${r.body}`);
+      assert.notEqual((r.headers.connection || '').toLowerCase(), 'close', model);
+      await c.write(httpRequest('GET', '/healthz', { port: srv.port }));
+      assert.equal((await c.readResponse()).status, 200, `${model}: the next request is answered`);
+    }
+    assert.equal(c.closed, false, 'connection still open');
+  } finally {
+    c.destroy();
+  }
+  await assertAlive();
+});
 
 function rssKb(pid) {
   const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(/^VmRSS:\s+(\d+) kB/m);

@@ -4,7 +4,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import net from 'node:net';
-import { startServer, getJson, callJson, runSmmf, sleep, SMMF_BIN, MODEL_DIR } from './lib/server.mjs';
+import { startServer, getJson, callJson, runSmmf, sleep, SMMF_BIN, MODEL_DIR,
+         checkSanitizerReport } from './lib/server.mjs';
 
 let srv;
 before(async () => { srv = await startServer(); });
@@ -29,6 +30,7 @@ function smmf(args, { input = '', timeoutMs = 60000, env = {} } = {}) {
     child.on('error', (e) => { clearTimeout(timer); reject(e); });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      checkSanitizerReport(stderr, `smmf ${args.join(' ')}`);
       resolve({ code, signal, stdout, stderr });
     });
     child.stdin.on('error', () => { /* exited before reading everything */ });

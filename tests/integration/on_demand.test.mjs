@@ -4,7 +4,8 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { startServer, callJson, getJson, sleep, SMMF_BIN, MODEL_DIR, CHAT_MODEL_PATH } from './lib/server.mjs';
+import { startServer, callJson, getJson, sleep, SMMF_BIN, MODEL_DIR, CHAT_MODEL_PATH,
+         checkSanitizerReport } from './lib/server.mjs';
 import { startController, startWorker, startApiServer, waitApiRoutes, stopAll, chat, chatBody }
   from './lib/cluster.mjs';
 
@@ -31,7 +32,10 @@ function modelList(srv) {
     child.stdout.setEncoding('utf8').on('data', (d) => { out += d; });
     child.stderr.setEncoding('utf8').on('data', (d) => { err += d; });
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(err))));
+    child.on('close', (code) => {
+      checkSanitizerReport(err, 'smmf model list');
+      if (code === 0) resolve(JSON.parse(out)); else reject(new Error(err));
+    });
   });
 }
 

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { startServer, callJson, getJson, postJson, readSse, collectText, assertError, tmpFile,
-         SMMF_BIN } from './lib/server.mjs';
+         SMMF_BIN, checkSanitizerReport } from './lib/server.mjs';
 import { startMock } from './lib/mock_http.mjs';
 import { openaiHandler, REPLY } from './lib/mock_openai.mjs';
 import { anthropicHandler, CLAUDE_REPLY } from './lib/mock_anthropic.mjs';
@@ -264,7 +264,10 @@ function run(args) {
     c.stdout.setEncoding('utf8').on('data', (d) => { out += d; });
     c.stderr.setEncoding('utf8').on('data', (d) => { out += d; });
     c.on('error', reject);
-    c.on('close', (code) => resolve({ code, out }));
+    c.on('close', (code) => {
+      checkSanitizerReport(out, `smmf ${args.join(' ')}`);
+      resolve({ code, out });
+    });
   });
 }
 

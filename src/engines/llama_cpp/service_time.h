@@ -23,7 +23,9 @@ class ServiceTime {
   int retry_after(size_t ahead, int servers) const {
     const double s = mean_ * static_cast<double>(ahead) / std::max(servers, 1);
     if (!std::isfinite(s)) return kMaxRetryAfter;
-    return std::clamp(static_cast<int>(std::ceil(s)), 1, kMaxRetryAfter);
+    // Clamped as a double: converting a double beyond INT_MAX to int is undefined (x86 gives
+    // INT_MIN, which the clamp turned into 1 s; seen under the ASan build's -O1).
+    return static_cast<int>(std::clamp(std::ceil(s), 1.0, static_cast<double>(kMaxRetryAfter)));
   }
 
  private:

@@ -9,7 +9,7 @@ import os from 'node:os';
 import assert from 'node:assert/strict';
 import {
   Server, SMMF_BIN, MODEL_DIR, CHAT_MODEL_PATH, tmpFile, sleep, getJson, postJson, readSse,
-  collectText,
+  collectText, checkSanitizerReport,
 } from './server.mjs';
 
 export { sleep };
@@ -408,6 +408,10 @@ export function smmfCli(args, { timeoutMs = 30000, env = {} } = {}) {
       reject(new Error(`smmf ${args.join(' ')} did not finish in ${timeoutMs} ms\n${stdout}\n${stderr}`));
     }, timeoutMs);
     child.on('error', (e) => { clearTimeout(timer); reject(e); });
-    child.on('close', (code, signal) => { clearTimeout(timer); resolve({ code, signal, stdout, stderr }); });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      checkSanitizerReport(stderr, `smmf ${args.join(' ')}`);
+      resolve({ code, signal, stdout, stderr });
+    });
   });
 }

@@ -32,6 +32,22 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+// Sanitizer builds (make test-asan / test-tsan): a report in any smmf process fails this test
+// file, even when the test killed that process or expected it to fail (its exit code then says
+// nothing). Every spawn of smmf passes its stderr here once the process has ended.
+const SANITIZER_REPORT =
+  /^==\d+==ERROR: (Address|Leak|Memory)Sanitizer|^WARNING: ThreadSanitizer|^ThreadSanitizer:|:\d+:\d+: runtime error: /m;
+const sanitizerReports = [];
+export function checkSanitizerReport(stderr, what) {
+  if (SANITIZER_REPORT.test(stderr)) sanitizerReports.push(`${what}:\n${stderr}`);
+}
+process.on('exit', () => {
+  if (sanitizerReports.length === 0) return;
+  process.stderr.write(`\n${sanitizerReports.length} smmf process(es) printed a sanitizer report:\n` +
+                       `${sanitizerReports.join('\n\n')}\n`);
+  process.exitCode = 1;
+});
+
 /// Runs `smmf <args>` to completion (for --help, version, bad configs).
 export function runSmmf(args, { timeoutMs = 30000, env = {} } = {}) {
   const r = spawnSync(SMMF_BIN, args, {
@@ -40,6 +56,7 @@ export function runSmmf(args, { timeoutMs = 30000, env = {} } = {}) {
     env: { ...process.env, SMMF_MODEL_DIR: MODEL_DIR, ...env },
   });
   if (r.error) throw r.error;
+  checkSanitizerReport(r.stderr ?? '', `smmf ${args.join(' ')}`);
   return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -89,6 +106,8 @@ export class Server {
     child.stderr.on('end', () => { if (partial) this.#line(partial); partial = ''; });
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (d) => { this.stdout += d; });
+    // 'close': after the exit and the end of stderr (so the whole log is in).
+    child.on('close', () => checkSanitizerReport(this.log(), `smmf ${args.join(' ')}`));
     this.exited = new Promise((resolve) => {
       child.on('exit', (code, signal) => {
         live.delete(child);
