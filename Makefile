@@ -11,6 +11,12 @@ FUZZ_TEST_SECONDS ?= 10
 # 1: `make test` also runs the unit and integration suites under ASan+UBSan (build-asan; the e2e
 # tests only in `make test-asan`). 0 skips it (see docs/testing.md, "Sanitizers" and "CI time").
 TEST_ASAN ?= 1
+# ccache (installed by scripts/install_deps.sh) keeps compiled objects in ~/.cache/smmf/ccache,
+# beside the cached llama.cpp build: a second `make test` on a machine (or a CI runner that keeps
+# ~/.cache) recompiles only what changed, in the Release, sanitizer and fuzz builds alike.
+export CCACHE_DIR     ?= $(HOME)/.cache/smmf/ccache
+export CCACHE_MAXSIZE ?= 4G
+LAUNCHER = $(if $(shell command -v ccache),-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
 # Extra ctest arguments of `make test-asan` / `make test-tsan` (e.g. -R, -L, -LE).
 SAN_CTEST_ARGS ?=
 SAN_ENV = ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:detect_stack_use_after_return=0:quarantine_size_mb=32:suppressions=$(CURDIR)/sanitizers/asan.supp \
@@ -31,7 +37,7 @@ llama: deps
 	@scripts/build_llama.sh > /dev/null
 
 configure: llama
-	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) \
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(LAUNCHER) \
 	  -DCMAKE_PREFIX_PATH="$$(scripts/build_llama.sh)" $(CMAKE_ARGS)
 
 build: configure
@@ -52,7 +58,7 @@ endif
 
 # libFuzzer targets (clang; ASan+UBSan; only the rooms they parse, no llama.cpp) in build-fuzz.
 fuzz-build: deps
-	cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
+	cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ $(LAUNCHER) \
 	  -DSMMF_FUZZ=ON -DSMMF_WITH_LLAMACPP=OFF -DSMMF_BUILD_TESTS=OFF -DSMMF_FUZZ_SECONDS=$(SECONDS_EACH) $(CMAKE_ARGS)
 	cmake --build build-fuzz --target smmf_fuzzers -j$(JOBS)
 
@@ -68,14 +74,14 @@ test-fuzz:
 # The whole CTest suite (unit, integration, e2e) with SMMF's code under ASan+UBSan (build-asan)
 # or TSan (build-tsan); llama.cpp stays the uninstrumented shared library. Suppressions: sanitizers/.
 test-asan: llama e2e-deps
-	cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSMMF_SANITIZE=address \
+	cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSMMF_SANITIZE=address $(LAUNCHER) \
 	  -DCMAKE_PREFIX_PATH="$$(scripts/build_llama.sh)" $(CMAKE_ARGS)
 	cmake --build build-asan -j$(JOBS)
 	$(SAN_ENV) SMMF_FAULT_RSS_BOUND_KB=65536 ctest --test-dir build-asan --output-on-failure -j2 \
 	  $(SAN_CTEST_ARGS)
 
 test-tsan: llama e2e-deps
-	cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSMMF_SANITIZE=thread \
+	cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSMMF_SANITIZE=thread $(LAUNCHER) \
 	  -DCMAKE_PREFIX_PATH="$$(scripts/build_llama.sh)" $(CMAKE_ARGS)
 	cmake --build build-tsan -j$(JOBS)
 	$(SAN_ENV) SMMF_FAULT_RSS_BOUND_KB=131072 setarch $$(uname -m) -R ctest --test-dir build-tsan \

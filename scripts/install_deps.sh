@@ -5,7 +5,7 @@ set -euo pipefail
 PACKAGES=(build-essential cmake ninja-build pkg-config git ca-certificates curl
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libssl-dev
   libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev prometheus-cpp-dev
-  libgtest-dev libgmock-dev libbenchmark-dev libsqlite3-dev libmimalloc-dev clang-format
+  libgtest-dev libgmock-dev libbenchmark-dev libsqlite3-dev libmimalloc-dev ccache clang-format
   prometheus chromium clang libclang-rt-14-dev)  # promtool checks /metrics; chromium runs the
   # dashboard's browser tests; clang and its runtime build the fuzz targets
 
