@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <tuple>
 
+#include "protocol/openai_client_json.h"
+
 namespace smmf::cli {
 namespace json = boost::json;
 
@@ -38,11 +40,7 @@ std::string string_field(const json::object& o, std::string_view key) {
 
 int64_t int_field(const json::object& o, std::string_view key) {
   const json::value* v = o.if_contains(key);
-  if (!v) return 0;
-  if (v->is_int64()) return v->get_int64();
-  if (v->is_uint64()) return static_cast<int64_t>(v->get_uint64());
-  if (v->is_double()) return static_cast<int64_t>(v->get_double());
-  return 0;
+  return v ? protocol::clamped_int64(*v) : 0;  // a double beyond int64_t must not be cast
 }
 
 std::string health_of(const json::object& o) {

@@ -1,11 +1,12 @@
 #include "observability/span_json.h"
 
-#include "protocol/json_text.h"
-
 #include <boost/json/serialize.hpp>
 
 #include <chrono>
 #include <map>
+
+#include "protocol/json_text.h"
+#include "protocol/openai_client_json.h"
 
 namespace smmf::observability {
 namespace json = boost::json;
@@ -83,12 +84,8 @@ std::string str_field(const json::object& o, std::string_view key) {
 }
 
 int64_t int_field(const json::object& o, std::string_view key) {
-  if (auto* v = o.if_contains(key)) {
-    if (v->is_int64()) return v->get_int64();
-    if (v->is_uint64()) return static_cast<int64_t>(v->get_uint64());
-    if (v->is_double()) return static_cast<int64_t>(v->get_double());
-  }
-  return 0;
+  const json::value* v = o.if_contains(key);
+  return v ? protocol::clamped_int64(*v) : 0;  // a double beyond int64_t must not be cast
 }
 
 }  // namespace

@@ -150,6 +150,21 @@ int clamped_int(const json::value& v) {
   return 0;
 }
 
+int64_t clamped_int64(const json::value& v) {
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  if (v.is_int64()) return v.get_int64();
+  if (v.is_uint64()) return static_cast<int64_t>(std::min<uint64_t>(v.get_uint64(), kMax));
+  if (v.is_double()) {
+    const double d = v.get_double();
+    if (std::isnan(d)) return 0;
+    constexpr double kLimit = 9223372036854775808.0;  // 2^63: the first double beyond the range
+    if (d >= kLimit) return kMax;
+    if (d < -kLimit) return std::numeric_limits<int64_t>::min();
+    return static_cast<int64_t>(d);
+  }
+  return 0;
+}
+
 std::optional<FinishReason> finish_reason_from_string(std::string_view s) {
   if (s == "length") return FinishReason::kLength;
   if (s.empty()) return std::nullopt;

@@ -36,6 +36,9 @@ struct UpstreamDialect {
 /// An upstream's number (token count, index) as an int: 0 when `v` is not a number, clamped to
 /// int's range (a double such as 1e76 must not be cast: that is undefined behaviour).
 int clamped_int(const boost::json::value& v);
+/// The same for int64_t (span timestamps, counts read back from files): 0 when not a number, a
+/// double clamped to int64_t's range before it is converted.
+int64_t clamped_int64(const boost::json::value& v);
 
 /// `model` replaces the request's model (the upstream's id). `stream` asks for SSE and, when the
 /// dialect allows, for usage in the last chunk.

@@ -233,8 +233,10 @@ Result<std::shared_ptr<Engine>> ProcessEngine::current() const {
 std::map<std::string, std::string> ProcessEngine::status_labels() const {
   std::lock_guard lock(mu_);
   std::map<std::string, std::string> out;
-  out["process"] = state_;
-  if (child_ && !child_->exited()) out["pid"] = std::to_string(child_->pid());
+  const bool alive = child_ && !child_->exited();
+  // Between the child's end and the supervisor noticing it, the state still says running.
+  out["process"] = state_ == "running" && !alive ? "exited" : state_;
+  if (alive) out["pid"] = std::to_string(child_->pid());
   if (port_) out["port"] = std::to_string(port_);
   out["restarts"] = std::to_string(restarts_);
   out["log_tail"] = log_->joined();

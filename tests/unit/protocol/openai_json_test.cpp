@@ -395,5 +395,19 @@ TEST(ClampedInt, UpstreamNumbersBecomeIntsWithoutOverflow) {
   EXPECT_EQ(clamped_int(json::value(nullptr)), 0);
 }
 
+TEST(ClampedInt, Int64FromFilesWithoutOverflow) {
+  constexpr auto kMax = std::numeric_limits<int64_t>::max();
+  constexpr auto kMin = std::numeric_limits<int64_t>::min();
+  EXPECT_EQ(clamped_int64(json::value(int64_t{1} << 40)), int64_t{1} << 40);
+  EXPECT_EQ(clamped_int64(json::value(uint64_t{1} << 63)), kMax);
+  EXPECT_EQ(clamped_int64(json::value(1e76)), kMax);
+  EXPECT_EQ(clamped_int64(json::value(9223372036854775808.0)), kMax);
+  EXPECT_EQ(clamped_int64(json::value(-9223372036854775808.0)), kMin);
+  EXPECT_EQ(clamped_int64(json::value(-1e76)), kMin);
+  EXPECT_EQ(clamped_int64(json::value(-2.5)), -2);
+  EXPECT_EQ(clamped_int64(json::value(std::numeric_limits<double>::quiet_NaN())), 0);
+  EXPECT_EQ(clamped_int64(json::value("1")), 0);
+}
+
 }  // namespace
 }  // namespace smmf::protocol
