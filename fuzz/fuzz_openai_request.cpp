@@ -1,6 +1,7 @@
 // libFuzzer target: the OpenAI request parsers and validators (chat, completions, embeddings).
 // The first byte picks the parser; the rest is the HTTP body. A request that parses must
 // survive a round trip through the client-side serializer (what openai_compat sends upstream).
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <cstdint>
@@ -21,16 +22,26 @@ void check(bool ok) {
 void fuzz_chat(const boost::json::value& v) {
   auto r = parse_chat_request(v);
   if (!r) return;
-  auto again =
-      parse_chat_request(boost::json::value(chat_request_json(*r, r->model, r->gen.stream)));
+  // The upstream body written as text is valid JSON that reads back as the same request.
+  boost::system::error_code ec;
+  auto body = boost::json::parse(chat_request_text(*r, r->model, r->gen.stream), ec);
+  check(!ec);
+  auto again = parse_chat_request(body);
   check(again.has_value() && again->messages.size() == r->messages.size());
+  for (size_t i = 0; i < r->messages.size(); ++i)
+    check(again->messages[i].content == r->messages[i].content &&
+          again->messages[i].role == r->messages[i].role);
+  check(again->gen.sampling.temperature == r->gen.sampling.temperature &&
+        again->gen.stop == r->gen.stop && again->gen.max_tokens == r->gen.max_tokens);
 }
 
 void fuzz_completion(const boost::json::value& v) {
   auto r = parse_completion_request(v);
   if (!r) return;
-  auto again = parse_completion_request(
-      boost::json::value(completion_request_json(*r, r->model, r->gen.stream)));
+  boost::system::error_code ec;
+  auto body = boost::json::parse(completion_request_text(*r, r->model, r->gen.stream), ec);
+  check(!ec);
+  auto again = parse_completion_request(body);
   check(again.has_value() && again->prompts == r->prompts);
 }
 
