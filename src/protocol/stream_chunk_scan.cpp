@@ -286,9 +286,12 @@ bool scan_response_choice(Cursor& c, Choice& choice) {
 bool scan_generation_response(std::string_view body, GenerationResult& out) {
   out = GenerationResult{};
   Cursor c(body);
-  bool has_choices = false;
+  bool has_choices = false, has_usage = false;
+  // A member given twice: which one counts is the full parser's call (the scan would add up
+  // both "choices").
   bool ok = members(c, [&](std::string_view key) {
     if (key == "choices") {
+      if (has_choices) return false;
       has_choices = true;
       if (!c.eat('[')) return false;
       if (c.eat(']')) return true;
@@ -299,6 +302,8 @@ bool scan_generation_response(std::string_view body, GenerationResult& out) {
       return c.eat(']');
     }
     if (key == "usage") {
+      if (has_usage) return false;
+      has_usage = true;
       if (c.peek() != '{') return c.skip_value();  // null (or not an object): no usage
       return scan_usage(c, out.usage);
     }
@@ -313,6 +318,7 @@ bool scan_stream_chunk(std::string_view data, StreamChunkView& out, std::vector<
   Cursor c(data);
   if (!c.eat('{')) return false;
   if (c.eat('}')) return c.at_end();
+  bool seen_choices = false;  // twice: the full parser decides (the scan would relay both)
   do {
     c.ws();
     const char* member = c.pos();
@@ -333,7 +339,8 @@ bool scan_stream_chunk(std::string_view data, StreamChunkView& out, std::vector<
       out.needs_full_parse = true;
       if (!c.skip_value()) return false;
     } else if (key == "choices") {
-      if (!c.eat('[')) return false;
+      if (seen_choices || !c.eat('[')) return false;
+      seen_choices = true;
       if (!c.eat(']')) {
         do {
           if (!scan_choice(c, out, deltas)) return false;

@@ -172,8 +172,14 @@ TEST(GenerationResponseScan, LeavesTheRestToTheFullParser) {
            R"({"error":{"message":"m"},"choices":[]})",
            R"({"choices":[{"text":"a"}]} trailing)",
            R"({"choices":[{"text":"a})",
+           R"({"choices":[{"text":"a"}],"choices":[{"text":"b"}]})",  // given twice
+           R"({"choices":[],"usage":{"prompt_tokens":1},"usage":null})",
        })
     EXPECT_FALSE(scan_generation_response(body, r)) << body;
+  StreamChunkView v;
+  std::vector<Delta> d;
+  EXPECT_FALSE(
+      scan_stream_chunk(R"({"choices":[{"index":0,"delta":{"content":"a"}}],"choices":[]})", v, d));
 }
 
 }  // namespace
