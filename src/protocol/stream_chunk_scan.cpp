@@ -1,5 +1,7 @@
 #include "protocol/stream_chunk_scan.h"
 
+#include "protocol/json_text.h"
+
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -49,17 +51,18 @@ class Cursor {
     const char* start = p_;
     escaped = false;
     while (p_ != end_) {
+      // Plain bytes eight at a time, up to the next quote, backslash or control character.
+      p_ += json_plain_prefix(std::string_view(p_, static_cast<size_t>(end_ - p_)));
+      if (p_ == end_) return false;
       char c = *p_;
       if (c == '"') {
         raw = std::string_view(start, static_cast<size_t>(p_ - start));
         ++p_;
         return true;
       }
-      if (static_cast<unsigned char>(c) < 0x20) return false;
-      if (c == '\\') {
-        escaped = true;
-        if (++p_ == end_) return false;
-      }
+      if (c != '\\') return false;  // a control character
+      escaped = true;
+      if (++p_ == end_) return false;
       ++p_;
     }
     return false;
