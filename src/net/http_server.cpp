@@ -39,8 +39,12 @@ struct HttpServer::Connection {
              boost::system::error_code ec;
              tcp().socket().cancel(ec);
            }),
-        watch(tcp().get_executor(), [this] {
-          if (exchange) exchange->start_watch();
+        watch(tcp().get_executor(),
+              [this] {
+                if (exchange) exchange->start_watch();
+              }),
+        call(tcp().get_executor(), [this] {
+          if (on_call_timeout) on_call_timeout();
         }) {}
   std::variant<beast::tcp_stream, TlsStream> stream;
   Clock::time_point accepted = Clock::now();
@@ -53,6 +57,9 @@ struct HttpServer::Connection {
   // Starts the current exchange's disconnect watch once its call has run kWatchDelay.
   LazyDeadline watch;
   HttpExchange* exchange = nullptr;  // the exchange being handled (strand-confined)
+  // The request timeout of the exchange being handled (HttpServer::request_timed_out).
+  std::function<void()> on_call_timeout;
+  LazyDeadline call;
 
   beast::tcp_stream& tcp() {
     return std::visit([](auto& s) -> beast::tcp_stream& { return beast::get_lowest_layer(s); },
@@ -311,37 +318,14 @@ asio::awaitable<void> HttpServer::handle(std::shared_ptr<Connection> conn, Strea
   for (auto& [k, v] : cors_.response_headers(req)) ex.add_response_header(k, v);
   if (stopping_) ex.set_keep_alive(false);
 
-  // The request deadline: cancels the call, and answers 504 when nothing was sent yet. `alive`
-  // because a timer handler already queued when the exchange ends may still run.
-  auto alive = std::make_shared<bool>(true);
-  std::optional<asio::steady_timer> deadline;
+  // The request deadline (the connection's `call` LazyDeadline, see request_timed_out):
+  // cancels the call, and answers 504 when nothing was sent yet.
   if (cfg_.request_timeout.count() > 0) {
-    deadline.emplace(stream.get_executor(), cfg_.request_timeout);
-    deadline->async_wait([this, conn, alive, &ex, &stream](boost::system::error_code tec) {
-      if (tec || !*alive) return;
-      spdlog::warn("{} {} passed the request timeout of {}s",
-                   std::string_view(ex.request().method_string()), ex.target_path(),
-                   cfg_.request_timeout.count());
-      if (!ex.expire()) return;
-      Response res{http::status::gateway_timeout, ex.request().version()};
-      res.set(http::field::content_type, "application/json");
-      res.set(http::field::server, "smmf/" SMMF_VERSION);
-      for (auto& [k, v] : cors_.response_headers(ex.request())) res.set(k, v);
-      res.keep_alive(false);
-      res.body() = boost::json::serialize(
-          error_body_(http::status::gateway_timeout,
-                      fmt::format("the request was not answered within the request timeout of {}s",
-                                  cfg_.request_timeout.count())));
-      res.prepare_payload();
-      // `conn` keeps the stream alive for the write; the handler's own answer is dropped.
-      asio::co_spawn(
-          stream.get_executor(),
-          [this, conn, &stream, res = std::move(res)]() mutable -> asio::awaitable<void> {
-            beast::get_lowest_layer(stream).expires_after(cfg_.write_timeout);
-            co_await http::async_write(stream, res, kTuple);
-          },
-          asio::detached);
-    });
+    if (!conn->on_call_timeout)
+      conn->on_call_timeout = [this, weak = std::weak_ptr<Connection>(conn)] {
+        if (auto c = weak.lock()) request_timed_out(c);
+      };
+    conn->call.expires_after(cfg_.request_timeout);
   }
 
   std::string error;
@@ -373,8 +357,7 @@ asio::awaitable<void> HttpServer::handle(std::shared_ptr<Connection> conn, Strea
   } catch (const std::exception& e) {
     error = e.what();
   }
-  *alive = false;
-  if (deadline) deadline->cancel();
+  conn->call.clear();
   if (!error.empty()) {
     spdlog::error("unhandled exception in {} {}: {}", std::string_view(req.method_string()),
                   ex.target_path(), error);
@@ -396,6 +379,37 @@ asio::awaitable<void> HttpServer::handle(std::shared_ptr<Connection> conn, Strea
   --in_flight_;
   if (access_log_)
     access_log_(ex, std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start));
+}
+
+void HttpServer::request_timed_out(const std::shared_ptr<Connection>& conn) {
+  HttpExchange* ex = conn->exchange;
+  if (!ex) return;  // the exchange ended just before
+  spdlog::warn("{} {} passed the request timeout of {}s",
+               std::string_view(ex->request().method_string()), ex->target_path(),
+               cfg_.request_timeout.count());
+  if (!ex->expire()) return;
+  Response res{http::status::gateway_timeout, ex->request().version()};
+  res.set(http::field::content_type, "application/json");
+  res.set(http::field::server, "smmf/" SMMF_VERSION);
+  for (auto& [k, v] : cors_.response_headers(ex->request())) res.set(k, v);
+  res.keep_alive(false);
+  res.body() = boost::json::serialize(
+      error_body_(http::status::gateway_timeout,
+                  fmt::format("the request was not answered within the request timeout of {}s",
+                              cfg_.request_timeout.count())));
+  res.prepare_payload();
+  // `conn` keeps the stream alive for the write; the handler's own answer is dropped.
+  std::visit(
+      [&](auto& stream) {
+        asio::co_spawn(
+            stream.get_executor(),
+            [this, conn, &stream, res = std::move(res)]() mutable -> asio::awaitable<void> {
+              beast::get_lowest_layer(stream).expires_after(cfg_.write_timeout);
+              co_await http::async_write(stream, res, kTuple);
+            },
+            asio::detached);
+      },
+      conn->stream);
 }
 
 void HttpServer::on_connection_closed(Connection* c) {

@@ -51,8 +51,12 @@ class Cursor {
     const char* start = p_;
     escaped = false;
     while (p_ != end_) {
-      // Plain bytes eight at a time, up to the next quote, backslash or control character.
-      p_ += json_plain_prefix(std::string_view(p_, static_cast<size_t>(end_ - p_)));
+      // Up to the next quote, backslash or control character: byte by byte for the first 16
+      // (keys, short values), then eight bytes at a time (long texts).
+      const char* stop = end_ - p_ > 16 ? p_ + 16 : end_;
+      while (p_ != stop && !special(*p_)) ++p_;
+      if (p_ == stop && p_ != end_)
+        p_ += json_plain_prefix(std::string_view(p_, static_cast<size_t>(end_ - p_)));
       if (p_ == end_) return false;
       char c = *p_;
       if (c == '"') {
@@ -66,6 +70,9 @@ class Cursor {
       ++p_;
     }
     return false;
+  }
+  static bool special(char c) {
+    return c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20;
   }
   bool literal(std::string_view word) {
     ws();
