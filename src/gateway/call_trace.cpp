@@ -5,6 +5,7 @@
 #include "observability/metrics.h"
 
 #include <unordered_map>
+#include <vector>
 
 namespace smmf::gateway {
 namespace json = boost::json;
@@ -57,6 +58,37 @@ struct CallTrace::ModelSeries {
   prometheus::Histogram* ttft = nullptr;
   prometheus::Histogram* inter_token = nullptr;
   prometheus::Histogram* engine_queue = nullptr;
+
+  // {route, model, instance, status} and {route, model} series of this model, found by a
+  // short linear search (a few routes, instances and statuses per model) instead of a
+  // cache-key string built and hashed per call.
+  struct Requests {
+    std::string route, instance;
+    unsigned status;
+    prometheus::Counter* counter;
+  };
+  std::vector<Requests> requests;
+  std::vector<std::pair<std::string, prometheus::Histogram*>> latency;
+
+  prometheus::Counter& requests_of(const std::string& model, const std::string& route,
+                                   const std::string& instance, unsigned status) {
+    for (const auto& r : requests)
+      if (r.status == status && r.route == route && r.instance == instance) return *r.counter;
+    auto& c = obs::cached(obs::metrics().requests, {{"route", route},
+                                                    {"model", model},
+                                                    {"instance", instance},
+                                                    {"status", std::to_string(status)}});
+    requests.push_back({route, instance, status, &c});
+    return c;
+  }
+  prometheus::Histogram& latency_of(const std::string& model, const std::string& route) {
+    for (const auto& [r, h] : latency)
+      if (r == route) return *h;
+    auto& h = obs::cached(obs::metrics().latency, {{"route", route}, {"model", model}},
+                          obs::latency_buckets());
+    latency.emplace_back(route, &h);
+    return h;
+  }
 
   // Per thread (the calls of one io thread); bounded by the configured models, as only a model
   // that exists gets here (begin_attempt).
@@ -301,13 +333,19 @@ CallTrace::~CallTrace() {
     series(series_->in_flight, m.in_flight, model_).Decrement();
     if (queued_) series(series_->queued, m.queued, model_).Decrement();
   }
-  obs::cached(m.requests, {{"route", route},
-                           {"model", model},
-                           {"instance", instance_.empty() ? "-" : instance_},
-                           {"status", std::to_string(status)}})
-      .Increment();
-  obs::cached(m.latency, {{"route", route}, {"model", model}}, obs::latency_buckets())
-      .Observe(latency);
+  if (counted_ && series_) {
+    static const std::string kNone = "-";
+    series_->requests_of(model_, route, instance_.empty() ? kNone : instance_, status).Increment();
+    series_->latency_of(model_, route).Observe(latency);
+  } else {
+    obs::cached(m.requests, {{"route", route},
+                             {"model", model},
+                             {"instance", instance_.empty() ? "-" : instance_},
+                             {"status", std::to_string(status)}})
+        .Increment();
+    obs::cached(m.latency, {{"route", route}, {"model", model}}, obs::latency_buckets())
+        .Observe(latency);
+  }
 
   // Time to first token: as streamed, else what the engine reports (all but decoding).
   std::optional<double> ttft, tps;
