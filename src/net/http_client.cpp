@@ -372,8 +372,19 @@ ResponseStream::ResponseStream(std::shared_ptr<HttpClient> client, std::unique_p
       read_timeout_(client_->opts_.idle_timeout) {
   auto& msg = conn_->parser->get();
   status_ = msg.result_int();
-  for (const auto& f : msg.base()) headers_.insert(f.name_string(), f.value());
   if (conn_->parser->is_done()) done_ = true;
+}
+
+const http::fields& ResponseStream::headers() const {
+  // The parser's own fields while the connection is held; a copy once it is dropped.
+  if (conn_ && conn_->parser) return conn_->parser->get().base();
+  return headers_;
+}
+
+void ResponseStream::drop_connection() {
+  if (conn_ && conn_->parser)
+    for (const auto& f : conn_->parser->get().base()) headers_.insert(f.name_string(), f.value());
+  conn_.reset();
 }
 
 void ResponseStream::watch_cancel(std::shared_ptr<CancelToken> token, asio::any_io_executor ex) {
@@ -407,7 +418,7 @@ asio::awaitable<Result<std::string>> ResponseStream::read() {
       if (ec == http::error::need_buffer) ec = {};
       if (ec == http::error::need_more) break;  // a partial chunk: the rest is on the network
       if (ec) {
-        conn_.reset();
+        drop_connection();
         co_return Error{ErrorCode::kUnavailable,
                         fmt::format("upstream sent an invalid response: {}", ec.message()),
                         {}};
@@ -422,11 +433,11 @@ asio::awaitable<Result<std::string>> ResponseStream::read() {
       co_return std::string();
     }
     if (cancel_ && cancel_->cancelled()) {
-      conn_.reset();
+      drop_connection();
       co_return cancelled_error();
     }
     if (Clock::now() >= deadline_) {
-      conn_.reset();
+      drop_connection();
       co_return Error{ErrorCode::kDeadlineExceeded, "upstream response exceeded its deadline", {}};
     }
     // One plain read of whatever the upstream has sent (up to the buffer's free capacity).
@@ -450,7 +461,7 @@ asio::awaitable<Result<std::string>> ResponseStream::read() {
     }
     if (ec) {
       const bool timed_out = conn_->timed_out;
-      conn_.reset();
+      drop_connection();
       if (cancel_ && cancel_->cancelled()) co_return cancelled_error();
       if (timed_out)
         co_return Error{ErrorCode::kDeadlineExceeded,
