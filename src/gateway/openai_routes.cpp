@@ -157,6 +157,12 @@ std::string response_body(Kind kind, const protocol::ResponseMeta& meta,
 
 template <class Req>
 Result<Req> parse_request(HttpExchange& ex, const protocol::ParseLimits& limits) {
+  if constexpr (std::is_same_v<Req, protocol::ChatRequest>) {
+    // The usual chat body is read without a JSON tree; anything else (and every error) by the
+    // full parser below.
+    protocol::ChatRequest req;
+    if (protocol::scan_chat_request(ex.request().body(), limits, req)) return req;
+  }
   // The JSON tree only lives until it is turned into Req: one arena (its first block on the
   // stack) instead of a malloc per node.
   unsigned char first[4096];
