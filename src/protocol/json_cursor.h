@@ -45,12 +45,9 @@ class JsonCursor {
     const char* start = p_;
     escaped = false;
     while (p_ != end_) {
-      // Up to the next quote, backslash or control character: byte by byte for the first 16
-      // (keys, short values), then eight bytes at a time (long texts).
-      const char* stop = end_ - p_ > 16 ? p_ + 16 : end_;
-      while (p_ != stop && !special(*p_)) ++p_;
-      if (p_ == stop && p_ != end_)
-        p_ += json_plain_prefix(std::string_view(p_, static_cast<size_t>(end_ - p_)));
+      // Up to the next quote, backslash or control character (16 bytes at a time: the text
+      // after a key or short value is read too, but it is inside the buffer).
+      p_ += json_plain_prefix(std::string_view(p_, static_cast<size_t>(end_ - p_)));
       if (p_ == end_) return false;
       char c = *p_;
       if (c == '"') {

@@ -7,21 +7,39 @@
 #include <string>
 #include <string_view>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace smmf::protocol {
 
 /// How many leading bytes of `s` need no escape in a JSON string (neither '"', '\\' nor a
-/// control character); eight at a time.
+/// control character): sixteen at a time with SSE2 (x86-64's baseline), else eight (SWAR).
 inline size_t json_plain_prefix(std::string_view s) {
-  // Eight bytes at a time (SWAR): does the word hold a byte below 0x20, a '"' or a '\\'?
+  size_t i = 0;
+#if defined(__SSE2__)
+  const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
+  // Unsigned c < 0x20 as a signed compare: flip the top bit of both sides.
+  const __m128i flip = _mm_set1_epi8(static_cast<char>(0x80));
+  const __m128i space = _mm_set1_epi8(static_cast<char>(0x20 ^ 0x80));
+  for (; i + 16 <= s.size(); i += 16) {
+    const __m128i w = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + i));
+    const __m128i hit =
+        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(w, quote), _mm_cmpeq_epi8(w, backslash)),
+                     _mm_cmplt_epi8(_mm_xor_si128(w, flip), space));
+    if (const int mask = _mm_movemask_epi8(hit); mask != 0)
+      return i + static_cast<size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
+  }
+#else
   constexpr uint64_t kOnes = 0x0101010101010101ull, kHigh = 0x8080808080808080ull;
   auto zero_byte = [](uint64_t x) { return (x - kOnes) & ~x & kHigh; };
-  size_t i = 0;
   for (; i + 8 <= s.size(); i += 8) {
     uint64_t w;
     std::memcpy(&w, s.data() + i, 8);
     const uint64_t below_space = (w - kOnes * 0x20) & ~w & kHigh;
     if ((below_space | zero_byte(w ^ (kOnes * '"')) | zero_byte(w ^ (kOnes * '\\'))) != 0) break;
   }
+#endif
   for (; i < s.size(); ++i) {
     const auto c = static_cast<unsigned char>(s[i]);
     if (c < 0x20 || c == '"' || c == '\\') break;
