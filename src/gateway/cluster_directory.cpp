@@ -1,5 +1,7 @@
 #include "gateway/cluster_directory.h"
 
+#include <boost/container/small_vector.hpp>
+
 #include "observability/metrics.h"
 
 #include <fmt/format.h>
@@ -140,14 +142,15 @@ Result<ModelDirectory::Pick> ClusterDirectory::pick(std::string_view model,
                                                     const PickHints& hints) {
   std::shared_lock lock(mu_);
   auto now = Clock::now();
-  std::vector<Member*> healthy, panic;
+  // Inline buffers: a model rarely has more than a few instances (no allocation per call).
+  boost::container::small_vector<const std::shared_ptr<Member>*, 8> healthy, panic;
   bool known = false;
   for (const auto& [id, m] : members_) {
     if (m->rec.model != model) continue;
     known = true;
     if (!m->routable()) continue;
     if (std::find(hints.exclude.begin(), hints.exclude.end(), id) != hints.exclude.end()) continue;
-    (m->ejected(now) ? panic : healthy).push_back(m.get());
+    (m->ejected(now) ? panic : healthy).push_back(&m);
   }
   if (!known)
     return Error{ErrorCode::kNotFound, fmt::format("The model '{}' does not exist", model),
@@ -157,11 +160,12 @@ Result<ModelDirectory::Pick> ClusterDirectory::pick(std::string_view model,
   if (pool.empty())
     return Error::unavailable(fmt::format("The model '{}' has no healthy instance{}", model,
                                           hints.exclude.empty() ? "" : " left to retry on"));
-  std::vector<Candidate> cands;
-  cands.reserve(pool.size());
-  for (Member* m : pool) cands.push_back({m->rec.id, m->in_flight.load(), m->rec.weight});
-  size_t i = choose(policy_for(model), cands, hints.affinity_key, round_robin_);
-  std::shared_ptr<Member> chosen = members_.at(std::string(pool[i]->rec.id));
+  boost::container::small_vector<Candidate, 8> cands;
+  for (const auto* m : pool)
+    cands.push_back({(*m)->rec.id, (*m)->in_flight.load(), (*m)->rec.weight});
+  size_t i = choose(policy_for(model), std::span<const Candidate>(cands.data(), cands.size()),
+                    hints.affinity_key, round_robin_);
+  std::shared_ptr<Member> chosen = *pool[i];
   chosen->served++;
   Pick p;
   p.engine = chosen->engine.get();

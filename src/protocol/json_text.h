@@ -14,7 +14,7 @@
 namespace smmf::protocol {
 
 /// How many leading bytes of `s` need no escape in a JSON string (neither '"', '\\' nor a
-/// control character): sixteen at a time with SSE2 (x86-64's baseline), else eight (SWAR).
+/// control character): sixteen at a time with SSE2 (x86-64's baseline), then eight (SWAR).
 inline size_t json_plain_prefix(std::string_view s) {
   size_t i = 0;
 #if defined(__SSE2__)
@@ -30,7 +30,8 @@ inline size_t json_plain_prefix(std::string_view s) {
     if (const int mask = _mm_movemask_epi8(hit); mask != 0)
       return i + static_cast<size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
   }
-#else
+#endif
+  // Eight at a time (SWAR): all of it without SSE2, else a tail of 8 to 15 bytes.
   constexpr uint64_t kOnes = 0x0101010101010101ull, kHigh = 0x8080808080808080ull;
   auto zero_byte = [](uint64_t x) { return (x - kOnes) & ~x & kHigh; };
   for (; i + 8 <= s.size(); i += 8) {
@@ -39,7 +40,6 @@ inline size_t json_plain_prefix(std::string_view s) {
     const uint64_t below_space = (w - kOnes * 0x20) & ~w & kHigh;
     if ((below_space | zero_byte(w ^ (kOnes * '"')) | zero_byte(w ^ (kOnes * '\\'))) != 0) break;
   }
-#endif
   for (; i < s.size(); ++i) {
     const auto c = static_cast<unsigned char>(s[i]);
     if (c < 0x20 || c == '"' || c == '\\') break;
