@@ -23,11 +23,11 @@
 #include <optional>
 #include <variant>
 
+#include "net/as_tuple.h"
 #include "net/wire.h"
 
 namespace smmf::net {
 namespace {
-constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 using Clock = std::chrono::steady_clock;
 using SslStream = beast::ssl_stream<beast::tcp_stream>;
 

@@ -20,9 +20,10 @@
 #include <optional>
 #include <variant>
 
+#include "net/as_tuple.h"
+
 namespace smmf::net {
 namespace {
-constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 using Clock = std::chrono::steady_clock;
 constexpr std::chrono::seconds kTlsShutdownTimeout{5};
 }  // namespace
