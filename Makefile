@@ -81,6 +81,8 @@ test-fuzz:
 
 # The whole CTest suite (unit, integration, e2e) with SMMF's code under ASan+UBSan (build-asan)
 # or TSan (build-tsan); llama.cpp stays the uninstrumented shared library. Suppressions: sanitizers/.
+# OMP_THREAD_LIMIT=1 (TSan only): ggml computes on the model thread alone, without an OpenMP team
+# whose barriers (inside uninstrumented libgomp) TSan cannot see (sanitizers/tsan.supp says more).
 test-asan: llama e2e-deps
 	cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSMMF_SANITIZE=address $(LAUNCHER) $(UNITY_ARG) \
 	  -DCMAKE_PREFIX_PATH="$$(scripts/build_llama.sh)" $(CMAKE_ARGS)
@@ -92,8 +94,8 @@ test-tsan: llama e2e-deps
 	cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSMMF_SANITIZE=thread $(LAUNCHER) \
 	  -DCMAKE_PREFIX_PATH="$$(scripts/build_llama.sh)" $(CMAKE_ARGS)
 	cmake --build build-tsan -j$(JOBS)
-	$(SAN_ENV) SMMF_FAULT_RSS_BOUND_KB=131072 setarch $$(uname -m) -R ctest --test-dir build-tsan \
-	  --output-on-failure -j2 $(SAN_CTEST_ARGS)
+	$(SAN_ENV) SMMF_FAULT_RSS_BOUND_KB=131072 OMP_THREAD_LIMIT=1 setarch $$(uname -m) -R \
+	  ctest --test-dir build-tsan --output-on-failure -j2 $(SAN_CTEST_ARGS)
 
 # SMMF's llama.cpp engine vs llama-server side by side (a few minutes; not part of `make test`).
 bench-engine: build

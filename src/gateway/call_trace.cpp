@@ -4,7 +4,10 @@
 
 #include "observability/metrics.h"
 
+#include <atomic>
+#include <mutex>
 #include <unordered_map>
+#include <vector>
 
 namespace smmf::gateway {
 namespace json = boost::json;
@@ -32,12 +35,18 @@ json::object sampling_json(const protocol::GenerationParams& g) {
   return o;
 }
 
-// Gets the series of `family` for {model}, found once per thread and model.
+// Gets the series of `family` for {model}, found once per model. Calls on several io threads may
+// fill the same slot at once: they store the same pointer, and release/acquire makes the series
+// that obs::cached built visible to the threads that load it.
 template <class Metric, class... Extra>
-Metric& series(Metric*& slot, prometheus::Family<Metric>& family, const std::string& model,
-               Extra&&... extra) {
-  if (!slot) slot = &obs::cached(family, {{"model", model}}, std::forward<Extra>(extra)...);
-  return *slot;
+Metric& series(std::atomic<Metric*>& slot, prometheus::Family<Metric>& family,
+               const std::string& model, Extra&&... extra) {
+  Metric* m = slot.load(std::memory_order_acquire);
+  if (!m) {
+    m = &obs::cached(family, {{"model", model}}, std::forward<Extra>(extra)...);
+    slot.store(m, std::memory_order_release);
+  }
+  return *m;
 }
 
 double seconds(std::chrono::steady_clock::duration d) {
@@ -49,20 +58,66 @@ double seconds(std::chrono::steady_clock::duration d) {
 /// The {model}-labelled series a call touches, looked up once per call instead of at each use.
 /// Filled lazily, so a series appears in /metrics only once it is used, as with obs::cached.
 struct CallTrace::ModelSeries {
-  prometheus::Gauge* in_flight = nullptr;
-  prometheus::Gauge* queued = nullptr;
-  prometheus::Counter* retries = nullptr;
-  prometheus::Counter* prompt_tokens = nullptr;
-  prometheus::Counter* completion_tokens = nullptr;
-  prometheus::Histogram* ttft = nullptr;
-  prometheus::Histogram* inter_token = nullptr;
-  prometheus::Histogram* engine_queue = nullptr;
+  std::atomic<prometheus::Gauge*> in_flight{nullptr};
+  std::atomic<prometheus::Gauge*> queued{nullptr};
+  std::atomic<prometheus::Counter*> retries{nullptr};
+  std::atomic<prometheus::Counter*> prompt_tokens{nullptr};
+  std::atomic<prometheus::Counter*> completion_tokens{nullptr};
+  std::atomic<prometheus::Histogram*> ttft{nullptr};
+  std::atomic<prometheus::Histogram*> inter_token{nullptr};
+  std::atomic<prometheus::Histogram*> engine_queue{nullptr};
 
-  // Per thread (the calls of one io thread); bounded by the configured models, as only a model
-  // that exists gets here (begin_attempt).
+  // {route, model, instance, status} and {route, model} series of this model, found by a
+  // short linear search (a few routes, instances and statuses per model) instead of a
+  // cache-key string built and hashed per call. Under `mu`: the series are shared by every
+  // io thread.
+  std::mutex mu;
+  struct Requests {
+    std::string route, instance;
+    unsigned status;
+    prometheus::Counter* counter;
+  };
+  std::vector<Requests> requests;
+  std::vector<std::pair<std::string, prometheus::Histogram*>> latency;
+
+  prometheus::Counter& requests_of(const std::string& model, const std::string& route,
+                                   const std::string& instance, unsigned status) {
+    std::lock_guard lock(mu);
+    for (const auto& r : requests)
+      if (r.status == status && r.route == route && r.instance == instance) return *r.counter;
+    auto& c = obs::cached(obs::metrics().requests, {{"route", route},
+                                                    {"model", model},
+                                                    {"instance", instance},
+                                                    {"status", std::to_string(status)}});
+    requests.push_back({route, instance, status, &c});
+    return c;
+  }
+  prometheus::Histogram& latency_of(const std::string& model, const std::string& route) {
+    std::lock_guard lock(mu);
+    for (const auto& [r, h] : latency)
+      if (r == route) return *h;
+    auto& h = obs::cached(obs::metrics().latency, {{"route", route}, {"model", model}},
+                          obs::latency_buckets());
+    latency.emplace_back(route, &h);
+    return h;
+  }
+
+  // One per model for the whole process, bounded by the configured models (only a model that
+  // exists gets here: begin_attempt). Shared, not per thread: a call's coroutine resumes on
+  // whichever io thread runs its strand, so the thread that looked the series up is not the
+  // only one using them (TSan: two calls filling one thread's slot from two threads), and a
+  // call may end after that thread has exited. Never freed, for the same reason. Each thread
+  // keeps the pointers it has seen, so the lock is taken once per thread and model.
   static ModelSeries& of(const std::string& model) {
-    thread_local std::unordered_map<std::string, ModelSeries> by_model;
-    return by_model[model];
+    thread_local std::unordered_map<std::string, ModelSeries*> seen;
+    ModelSeries*& s = seen[model];
+    if (!s) {
+      static std::mutex mu;
+      static auto* all = new std::unordered_map<std::string, ModelSeries>();
+      std::lock_guard lock(mu);
+      s = &(*all)[model];  // unordered_map nodes stay put as it grows
+    }
+    return *s;
   }
 };
 
@@ -301,13 +356,19 @@ CallTrace::~CallTrace() {
     series(series_->in_flight, m.in_flight, model_).Decrement();
     if (queued_) series(series_->queued, m.queued, model_).Decrement();
   }
-  obs::cached(m.requests, {{"route", route},
-                           {"model", model},
-                           {"instance", instance_.empty() ? "-" : instance_},
-                           {"status", std::to_string(status)}})
-      .Increment();
-  obs::cached(m.latency, {{"route", route}, {"model", model}}, obs::latency_buckets())
-      .Observe(latency);
+  if (counted_ && series_) {
+    static const std::string kNone = "-";
+    series_->requests_of(model_, route, instance_.empty() ? kNone : instance_, status).Increment();
+    series_->latency_of(model_, route).Observe(latency);
+  } else {
+    obs::cached(m.requests, {{"route", route},
+                             {"model", model},
+                             {"instance", instance_.empty() ? "-" : instance_},
+                             {"status", std::to_string(status)}})
+        .Increment();
+    obs::cached(m.latency, {{"route", route}, {"model", model}}, obs::latency_buckets())
+        .Observe(latency);
+  }
 
   // Time to first token: as streamed, else what the engine reports (all but decoding).
   std::optional<double> ttft, tps;

@@ -29,12 +29,15 @@ std::string random_id(std::string_view prefix) {
   static constexpr char kChars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
   thread_local std::mt19937_64 rng{std::random_device{}()};
   constexpr uint64_t kBase = sizeof(kChars) - 1;
-  std::string id(prefix);
-  id.reserve(prefix.size() + 24);
+  char tail[24];
   for (int i = 0; i < 24; i += 8) {  // 8 characters from each 64-bit draw (62^8 < 2^48)
     uint64_t r = rng();
-    for (int j = 0; j < 8; ++j, r /= kBase) id += kChars[r % kBase];
+    for (int j = 0; j < 8; ++j, r /= kBase) tail[i + j] = kChars[r % kBase];
   }
+  std::string id;
+  id.reserve(prefix.size() + sizeof tail);
+  id.append(prefix);
+  id.append(tail, sizeof tail);
   return id;
 }
 

@@ -24,12 +24,14 @@
 #include <variant>
 
 #include "net/as_tuple.h"
+#include "net/lazy_deadline.h"
+#include "net/read_loop.h"
 #include "net/wire.h"
 
 namespace smmf::net {
 namespace {
 using Clock = std::chrono::steady_clock;
-using SslStream = beast::ssl_stream<beast::tcp_stream>;
+using SslStream = TlsStream;
 
 ClientError fail(ErrorCode code, std::string msg, bool before_response = true) {
   return ClientError{Error{code, std::move(msg), {}}, before_response};
@@ -102,9 +104,31 @@ struct ResponseStream::Conn {
   // written since the last one, so a busy relay makes fewer reads and fewer client writes.
   static constexpr size_t kReadCapacity = 4096;
 
+  // The deadline of the write or read under way; when it passes the socket's operations are
+  // cancelled and `timed_out` says why. Moved without timer operations (net/lazy_deadline.h).
+  // Its timer runs on the executor of the coroutine doing the I/O (a strand when the caller
+  // has several threads), so that its expiry never runs beside that coroutine: made again
+  // only when a call comes from another executor.
+  std::optional<LazyDeadline> io;
+  asio::any_io_executor io_ex;
+  bool timed_out = false;
+
   template <class S>
   Conn(std::string k, S&& s) : key(std::move(k)), stream(std::forward<S>(s)) {
     buffer.reserve(kReadCapacity);
+  }
+
+  LazyDeadline& deadline_on(const asio::any_io_executor& ex) {
+    if (!io || io_ex != ex) {
+      io.emplace(ex, [this] {
+        timed_out = true;
+        boost::system::error_code ec;
+        tcp().socket().cancel(ec);
+      });
+      io_ex = ex;
+    }
+    timed_out = false;
+    return *io;
   }
 
   beast::tcp_stream& tcp() {
@@ -179,7 +203,8 @@ std::unique_ptr<ResponseStream::Conn> HttpClient::take_idle(const std::string& k
 void HttpClient::give_back(std::unique_ptr<Conn> conn) {
   conn->last_used = Clock::now();
   conn->parser.reset();
-  conn->tcp().expires_never();
+  // An idle pooled connection holds no timer (io_context::run can return).
+  if (conn->io) conn->io->cancel();
   std::lock_guard lock(mu_);
   auto& v = idle_[conn->key];
   if (v.size() < opts_.max_idle_per_host) v.push_back(std::move(conn));
@@ -303,19 +328,20 @@ HttpClient::open(const Url& url, ClientRequest req) {
     }
     std::optional<ResponseStream::CancelScope> scope;
     if (cancel) scope.emplace(*cancel, here, [&conn] { conn->tcp().close(); });
-    conn->tcp().expires_at(expiry(opts_.first_byte_timeout, deadline));
+    conn->deadline_on(here).expires_at(expiry(opts_.first_byte_timeout, deadline));
     auto [wec, wn] = co_await std::visit(
-        [&](auto& s) { return asio::async_write(s, wire_bufs, kTuple); }, conn->stream);
+        [&](auto& s) { return write_all(io_stream(s), wire_bufs); }, conn->stream);
     boost::system::error_code ec = wec;
     if (!ec) {
       conn->parser.emplace();
       conn->parser->body_limit(boost::none);
       conn->parser->header_limit(static_cast<uint32_t>(opts_.max_header_bytes));
-      auto [hec, hn] = co_await std::visit(
-          [&](auto& s) { return http::async_read_header(s, conn->buffer, *conn->parser, kTuple); },
+      ec = co_await std::visit(
+          [&](auto& s) { return read_message(io_stream(s), conn->buffer, *conn->parser, true); },
           conn->stream);
-      ec = hec;
     }
+    conn->io->clear();
+    if (ec && conn->timed_out) ec = beast::error::timeout;
     if (ec) {
       if (cancel && cancel->cancelled()) co_return ClientError{cancelled_error(), true};
       // A pooled connection the peer closed while idle fails at once: try a fresh one.
@@ -346,8 +372,19 @@ ResponseStream::ResponseStream(std::shared_ptr<HttpClient> client, std::unique_p
       read_timeout_(client_->opts_.idle_timeout) {
   auto& msg = conn_->parser->get();
   status_ = msg.result_int();
-  for (const auto& f : msg.base()) headers_.insert(f.name_string(), f.value());
   if (conn_->parser->is_done()) done_ = true;
+}
+
+const http::fields& ResponseStream::headers() const {
+  // The parser's own fields while the connection is held; a copy once it is dropped.
+  if (conn_ && conn_->parser) return conn_->parser->get().base();
+  return headers_;
+}
+
+void ResponseStream::drop_connection() {
+  if (conn_ && conn_->parser)
+    for (const auto& f : conn_->parser->get().base()) headers_.insert(f.name_string(), f.value());
+  conn_.reset();
 }
 
 void ResponseStream::watch_cancel(std::shared_ptr<CancelToken> token, asio::any_io_executor ex) {
@@ -368,48 +405,65 @@ asio::awaitable<Result<std::string>> ResponseStream::read() {
   if (done_ || !conn_) co_return std::string();
   auto& parser = *conn_->parser;
   auto& buf = conn_->body_buf;
-  // What is already buffered (the body that came with the header, the next chunks of a stream
-  // that arrived together) is parsed here, synchronously, as Beast's read_some would before
-  // going to the network: no composed operation and no trip through the executor per chunk.
-  while (conn_->buffer.size() > 0 && !parser.is_done()) {
-    parser.get().body().data = buf.data();
-    parser.get().body().size = buf.size();
-    boost::system::error_code ec;
-    size_t used = parser.put(conn_->buffer.data(), ec);
-    conn_->buffer.consume(used);
-    if (ec == http::error::need_buffer) ec = {};
-    if (ec == http::error::need_more) break;  // a partial chunk: the rest is on the network
-    if (ec) {
-      conn_.reset();
-      co_return Error{ErrorCode::kUnavailable,
-                      fmt::format("upstream sent an invalid response: {}", ec.message()),
-                      {}};
-    }
-    size_t got = buf.size() - parser.get().body().size;
-    if (parser.is_done()) done_ = true;
-    if (got > 0 || done_) co_return std::string(buf.data(), got);
-    if (used == 0) break;
-  }
   while (true) {
-    parser.get().body().data = buf.data();
-    parser.get().body().size = buf.size();
+    // What is already buffered (the body that came with the header, the next chunks of a
+    // stream that arrived together) is parsed here, synchronously: no composed operation and
+    // no trip through the executor per chunk.
+    while (conn_->buffer.size() > 0 && !parser.is_done()) {
+      parser.get().body().data = buf.data();
+      parser.get().body().size = buf.size();
+      boost::system::error_code ec;
+      size_t used = parser.put(conn_->buffer.data(), ec);
+      conn_->buffer.consume(used);
+      if (ec == http::error::need_buffer) ec = {};
+      if (ec == http::error::need_more) break;  // a partial chunk: the rest is on the network
+      if (ec) {
+        drop_connection();
+        co_return Error{ErrorCode::kUnavailable,
+                        fmt::format("upstream sent an invalid response: {}", ec.message()),
+                        {}};
+      }
+      size_t got = buf.size() - parser.get().body().size;
+      if (parser.is_done()) done_ = true;
+      if (got > 0 || done_) co_return std::string(buf.data(), got);
+      if (used == 0) break;
+    }
+    if (parser.is_done()) {
+      done_ = true;
+      co_return std::string();
+    }
     if (cancel_ && cancel_->cancelled()) {
-      conn_.reset();
+      drop_connection();
       co_return cancelled_error();
     }
     if (Clock::now() >= deadline_) {
-      conn_.reset();
+      drop_connection();
       co_return Error{ErrorCode::kDeadlineExceeded, "upstream response exceeded its deadline", {}};
     }
-    conn_->tcp().expires_at(expiry(read_timeout_, deadline_));
+    // One plain read of whatever the upstream has sent (up to the buffer's free capacity).
+    auto here = co_await asio::this_coro::executor;
+    conn_->deadline_on(here).expires_at(expiry(read_timeout_, deadline_));
     auto [ec, n] = co_await std::visit(
-        [&](auto& s) { return http::async_read_some(s, conn_->buffer, parser, kTuple); },
+        [&](auto& s) {
+          return io_stream(s).async_read_some(
+              conn_->buffer.prepare(beast::read_size(conn_->buffer, 65536)), kTuple);
+        },
         conn_->stream);
-    if (ec == http::error::need_buffer) ec = {};
+    conn_->io->clear();
+    if (ec == asio::error::eof && parser.got_some()) {
+      // A body that ends with the connection (no length, not chunked) ends here.
+      boost::system::error_code eof_ec;
+      parser.put_eof(eof_ec);
+      if (!eof_ec) {
+        done_ = true;
+        co_return std::string();
+      }
+    }
     if (ec) {
-      conn_.reset();
+      const bool timed_out = conn_->timed_out;
+      drop_connection();
       if (cancel_ && cancel_->cancelled()) co_return cancelled_error();
-      if (ec == beast::error::timeout)
+      if (timed_out)
         co_return Error{ErrorCode::kDeadlineExceeded,
                         Clock::now() >= deadline_ ? "upstream response exceeded its deadline"
                                                   : "upstream went silent mid-response",
@@ -418,9 +472,7 @@ asio::awaitable<Result<std::string>> ResponseStream::read() {
                       fmt::format("upstream connection lost mid-response: {}", ec.message()),
                       {}};
     }
-    size_t got = buf.size() - parser.get().body().size;
-    if (parser.is_done()) done_ = true;
-    if (got > 0 || done_) co_return std::string(buf.data(), got);
+    conn_->buffer.commit(n);
   }
 }
 

@@ -104,7 +104,7 @@ class ResponseStream {
  public:
   ~ResponseStream();
   unsigned status() const { return status_; }
-  const http::fields& headers() const { return headers_; }
+  const http::fields& headers() const;
   /// Next piece of the body; an empty string means the body is complete.
   asio::awaitable<Result<std::string>> read();
   /// True when received bytes wait to be parsed (for a chunked body: a whole chunk), i.e. the
@@ -134,7 +134,8 @@ class ResponseStream {
   std::chrono::milliseconds read_timeout_;
   std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
   unsigned status_ = 0;
-  http::fields headers_;
+  http::fields headers_;  // copied from the parser when the connection is dropped
+  void drop_connection();
   bool done_ = false;
 };
 

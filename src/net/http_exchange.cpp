@@ -6,6 +6,7 @@
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -13,6 +14,8 @@
 #include <cerrno>
 
 #include "net/as_tuple.h"
+#include "net/lazy_deadline.h"
+#include "net/read_loop.h"
 #include "net/wire.h"
 
 namespace smmf::net {
@@ -28,10 +31,11 @@ Status expired_status() {
   return Error{ErrorCode::kDeadlineExceeded, "the request timeout passed", {}};
 }
 
-/// Runs one async write on whichever stream the exchange has.
+/// Runs one async write on whichever stream the exchange has (io_stream: the socket itself
+/// for plain TCP).
 template <class Fn>
 auto on_stream(HttpExchange::Stream& s, Fn&& fn) {
-  return std::visit([&](auto* stream) { return fn(*stream); }, s);
+  return std::visit([&](auto* stream) { return fn(io_stream(*stream)); }, s);
 }
 }  // namespace
 
@@ -41,11 +45,12 @@ struct HttpExchange::Watch {
 };
 
 HttpExchange::HttpExchange(Stream stream, Request& req, std::chrono::seconds write_timeout,
-                           const std::atomic<bool>* server_stopping)
+                           const std::atomic<bool>* server_stopping, ConnectionTimers timers)
     : stream_(stream),
       req_(req),
       write_timeout_(write_timeout),
       server_stopping_(server_stopping),
+      timers_(timers),
       keep_alive_(req.keep_alive()) {}
 
 HttpExchange::~HttpExchange() {
@@ -120,15 +125,18 @@ asio::awaitable<Status> HttpExchange::send(Response res) {
   decorate(res);
   res.prepare_payload();
   status_ = res.result_int();
-  bytes_sent_ += res.body().size();
   std::string head;
   head.reserve(256);
   wire::append_head(head, res.base());
-  std::array<asio::const_buffer, 2> bufs{asio::buffer(head), asio::buffer(res.body())};
-  tcp().expires_after(write_timeout_);
-  auto [ec, n] =
-      co_await on_stream(stream_, [&](auto& s) { return asio::async_write(s, bufs, kTuple); });
-  tcp().expires_never();
+  co_return co_await write_response(head, res.body());
+}
+
+asio::awaitable<Status> HttpExchange::write_response(std::string_view head, std::string_view body) {
+  bytes_sent_ += body.size();
+  std::array<asio::const_buffer, 2> bufs{asio::buffer(head), asio::buffer(body)};
+  if (timers_.io) timers_.io->expires_after(write_timeout_);
+  auto [ec, n] = co_await on_stream(stream_, [&](auto& s) { return write_all(s, bufs); });
+  if (timers_.io) timers_.io->clear();
   finished_ = true;
   if (ec) keep_alive_ = false;
   co_return write_status(ec);
@@ -136,18 +144,45 @@ asio::awaitable<Status> HttpExchange::send(Response res) {
 
 asio::awaitable<Status> HttpExchange::send_json(http::status status,
                                                 const boost::json::value& body) {
-  Response res{status, req_.version()};
-  res.set(http::field::content_type, "application/json");
-  res.body() = boost::json::serialize(body);
-  co_return co_await send(std::move(res));
+  co_return co_await send_text(status, boost::json::serialize(body), "application/json");
 }
 
 asio::awaitable<Status> HttpExchange::send_text(http::status status, std::string body,
                                                 std::string_view content_type) {
-  Response res{status, req_.version()};
-  res.set(http::field::content_type, content_type);
-  res.body() = std::move(body);
-  co_return co_await send(std::move(res));
+  const unsigned code = static_cast<unsigned>(status);
+  if (code < 200 || code == 204 || code == 304) {
+    // No body and no length for these: the general path.
+    Response res{status, req_.version()};
+    res.set(http::field::content_type, content_type);
+    res.body() = std::move(body);
+    co_return co_await send(std::move(res));
+  }
+  stop_watch();
+  if (expired_) co_return expired_status();
+  if (server_stopping_ && server_stopping_->load()) keep_alive_ = false;
+  status_ = code;
+  // The head written directly, as send() would write it (no Beast field list): the same
+  // fields, an added header replacing an earlier one of the same name as Response::set does.
+  std::string head;
+  head.reserve(160 + 64 * extra_headers_.size());
+  wire::append_status_line(head, req_.version(), status);
+  wire::append_field(head, "Content-Type", content_type);
+  wire::append_field(head, "Server", kServer);
+  for (size_t i = 0; i < extra_headers_.size(); ++i) {
+    const auto& [k, v] = extra_headers_[i];
+    bool replaced = false;
+    for (size_t j = i + 1; j < extra_headers_.size() && !replaced; ++j)
+      replaced = beast::iequals(extra_headers_[j].first, k);
+    if (!replaced) wire::append_field(head, k, v);
+  }
+  wire::append_content_length(head, body.size());
+  if (req_.version() >= 11) {
+    if (!keep_alive_) wire::append_field(head, "Connection", "close");
+  } else if (keep_alive_) {
+    wire::append_field(head, "Connection", "keep-alive");
+  }
+  head.append("\r\n");
+  co_return co_await write_response(head, body);
 }
 
 asio::awaitable<Status> HttpExchange::start_stream(http::status status,
@@ -166,11 +201,11 @@ asio::awaitable<Status> HttpExchange::start_stream(http::status status,
   std::string head;
   head.reserve(256);
   wire::append_head(head, res.base());
-  tcp().expires_after(write_timeout_);
-  auto [ec, n] = co_await on_stream(
-      stream_, [&](auto& s) { return asio::async_write(s, asio::buffer(head), kTuple); });
-  tcp().expires_never();
-  if (ec) keep_alive_ = false;
+  if (timers_.io) timers_.io->expires_after(write_timeout_);
+  auto [ec, n] =
+      co_await on_stream(stream_, [&](auto& s) { return write_all(s, asio::buffer(head)); });
+  if (timers_.io) timers_.io->clear();
+  if (ec) write_failed();
   co_return write_status(ec);
 }
 
@@ -178,13 +213,12 @@ asio::awaitable<Status> HttpExchange::write_chunk(std::string_view data) {
   if (data.empty()) co_return Status{};
   if (expired_) co_return expired_status();
   bytes_sent_ += data.size();
-  tcp().expires_after(write_timeout_);
+  if (timers_.io) timers_.io->expires_after(write_timeout_);
   std::array<char, 24> size_line;
   auto chunk = wire::chunk(data, size_line);
-  auto [ec, n] =
-      co_await on_stream(stream_, [&](auto& s) { return asio::async_write(s, chunk, kTuple); });
-  tcp().expires_never();
-  if (ec) keep_alive_ = false;
+  auto [ec, n] = co_await on_stream(stream_, [&](auto& s) { return write_all(s, chunk); });
+  if (timers_.io) timers_.io->clear();
+  if (ec) write_failed();
   co_return write_status(ec);
 }
 
@@ -192,11 +226,10 @@ asio::awaitable<Status> HttpExchange::end_stream() {
   stop_watch();
   if (expired_) co_return expired_status();
   finished_ = true;
-  tcp().expires_after(write_timeout_);
-  auto [ec, n] = co_await on_stream(stream_, [&](auto& s) {
-    return asio::async_write(s, asio::buffer(wire::kLastChunk), kTuple);
-  });
-  tcp().expires_never();
+  if (timers_.io) timers_.io->expires_after(write_timeout_);
+  auto [ec, n] = co_await on_stream(
+      stream_, [&](auto& s) { return write_all(s, asio::buffer(wire::kLastChunk)); });
+  if (timers_.io) timers_.io->clear();
   if (ec) keep_alive_ = false;
   co_return write_status(ec);
 }
@@ -204,6 +237,15 @@ asio::awaitable<Status> HttpExchange::end_stream() {
 void HttpExchange::watch_disconnect(std::function<void()> on_gone) {
   stop_watch();
   on_gone_ = std::move(on_gone);
+  watch_wanted_ = true;
+  if (timers_.watch)
+    timers_.watch->expires_after(kWatchDelay);
+  else
+    start_watch();
+}
+
+void HttpExchange::start_watch() {
+  if (!watch_wanted_ || watch_ || finished_ || expired_) return;
   auto w = std::make_shared<Watch>();
   watch_ = w;
   auto& sock = tcp().socket();
@@ -229,7 +271,23 @@ void HttpExchange::watch_disconnect(std::function<void()> on_gone) {
                   }));
 }
 
+void HttpExchange::write_failed() {
+  keep_alive_ = false;
+  // A write that fails mid-stream means the client is gone: tell the watcher even when the
+  // watch itself has not started yet (a call younger than kWatchDelay).
+  if (watch_wanted_ && on_gone_) {
+    stop_watch();
+    auto cb = std::move(on_gone_);
+    on_gone_ = nullptr;
+    cb();
+  }
+}
+
 void HttpExchange::stop_watch() {
+  if (watch_wanted_) {
+    watch_wanted_ = false;
+    if (timers_.watch) timers_.watch->clear();
+  }
   if (!watch_) return;
   if (watch_->active) {
     watch_->active = false;

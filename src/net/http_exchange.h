@@ -21,24 +21,26 @@
 #include "common/error.h"
 #include "net/http_types.h"
 
-namespace boost::beast {
-template <class NextLayer>
-class ssl_stream;
-}  // namespace boost::beast
-
 namespace smmf::net {
 
-using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+class LazyDeadline;
 
 class HttpExchange {
  public:
   using Stream = std::variant<beast::tcp_stream*, TlsStream*>;
+  /// The connection's timers the exchange uses: `io` bounds each write (write_timeout; when it
+  /// passes the connection's socket operations are cancelled), `watch` starts the disconnect
+  /// watch (start_watch) once a call has run a little while.
+  struct ConnectionTimers {
+    LazyDeadline* io = nullptr;
+    LazyDeadline* watch = nullptr;
+  };
   /// `server_stopping`, when given, turns keep-alive off for responses sent once it is set.
   HttpExchange(Stream stream, Request& req, std::chrono::seconds write_timeout,
-               const std::atomic<bool>* server_stopping = nullptr);
-  HttpExchange(beast::tcp_stream& stream, Request& req, std::chrono::seconds write_timeout,
-               const std::atomic<bool>* server_stopping = nullptr)
-      : HttpExchange(Stream(&stream), req, write_timeout, server_stopping) {}
+               const std::atomic<bool>* server_stopping, ConnectionTimers timers);
+  /// Without connection timers (writes then have no deadline): for tests.
+  HttpExchange(beast::tcp_stream& stream, Request& req, std::chrono::seconds write_timeout)
+      : HttpExchange(Stream(&stream), req, write_timeout, nullptr, {}) {}
   ~HttpExchange();
   HttpExchange(const HttpExchange&) = delete;
   HttpExchange& operator=(const HttpExchange&) = delete;
@@ -62,7 +64,11 @@ class HttpExchange {
 
   /// Calls `on_gone` once if the client closes the connection before the response ends
   /// (watched through the socket's readability, so it works while nothing is being written).
+  /// The watch itself starts once the call has run kWatchDelay (the connection's `watch` timer
+  /// calls start_watch), so a quick answer never pays for it.
   void watch_disconnect(std::function<void()> on_gone);
+  void start_watch();
+  static constexpr std::chrono::milliseconds kWatchDelay{50};
 
   bool responded() const { return status_ != 0; }
   unsigned status() const { return status_; }
@@ -97,7 +103,9 @@ class HttpExchange {
 
  private:
   void stop_watch();
+  void write_failed();
   void decorate(Response& res);
+  asio::awaitable<Status> write_response(std::string_view head, std::string_view body);
   beast::tcp_stream& tcp();
   bool tls() const { return std::holds_alternative<TlsStream*>(stream_); }
 
@@ -105,6 +113,8 @@ class HttpExchange {
   Request& req_;
   std::chrono::seconds write_timeout_;
   const std::atomic<bool>* server_stopping_;
+  ConnectionTimers timers_;
+  bool watch_wanted_ = false;
   unsigned status_ = 0;
   size_t bytes_sent_ = 0;
   bool keep_alive_;

@@ -21,6 +21,8 @@
 #include <variant>
 
 #include "net/as_tuple.h"
+#include "net/lazy_deadline.h"
+#include "net/read_loop.h"
 
 namespace smmf::net {
 namespace {
@@ -29,11 +31,35 @@ constexpr std::chrono::seconds kTlsShutdownTimeout{5};
 }  // namespace
 
 struct HttpServer::Connection {
-  Connection(asio::ip::tcp::socket s, asio::ssl::context* tls) : stream(make(std::move(s), tls)) {}
+  Connection(asio::ip::tcp::socket s, asio::ssl::context* tls)
+      : stream(make(std::move(s), tls)),
+        io(tcp().get_executor(),
+           [this] {
+             io_timed_out = true;
+             boost::system::error_code ec;
+             tcp().socket().cancel(ec);
+           }),
+        watch(tcp().get_executor(),
+              [this] {
+                if (exchange) exchange->start_watch();
+              }),
+        call(tcp().get_executor(), [this] {
+          if (on_call_timeout) on_call_timeout();
+        }) {}
   std::variant<beast::tcp_stream, TlsStream> stream;
   Clock::time_point accepted = Clock::now();
   bool busy = false;     // an exchange is being read or answered (strand-confined)
   bool closing = false;  // stop() asked this connection to end after its exchange
+  // The deadline of the read or write under way (idle wait, request read, response writes):
+  // when it passes, the socket's operations are cancelled and io_timed_out says why.
+  LazyDeadline io;
+  bool io_timed_out = false;
+  // Starts the current exchange's disconnect watch once its call has run kWatchDelay.
+  LazyDeadline watch;
+  HttpExchange* exchange = nullptr;  // the exchange being handled (strand-confined)
+  // The request timeout of the exchange being handled (HttpServer::request_timed_out).
+  std::function<void()> on_call_timeout;
+  LazyDeadline call;
 
   beast::tcp_stream& tcp() {
     return std::visit([](auto& s) -> beast::tcp_stream& { return beast::get_lowest_layer(s); },
@@ -202,6 +228,8 @@ asio::awaitable<void> HttpServer::serve(std::shared_ptr<Connection> conn) {
     if (hec) {
       spdlog::debug("TLS handshake failed: {}", hec.message());
     } else {
+      // From here on the connection's LazyDeadline bounds each read and write.
+      tcp.expires_never();
       co_await session(conn, *tls);
       // close_notify, bounded: a peer that neither answers nor closes cannot hold us.
       tcp.expires_after(std::min<std::chrono::seconds>(cfg_.write_timeout, kTlsShutdownTimeout));
@@ -217,7 +245,6 @@ asio::awaitable<void> HttpServer::serve(std::shared_ptr<Connection> conn) {
 
 template <class Stream>
 asio::awaitable<void> HttpServer::session(std::shared_ptr<Connection> conn, Stream& stream) {
-  auto& tcp = conn->tcp();
   beast::flat_buffer buffer;
   bool first = true;
   while (true) {
@@ -226,49 +253,34 @@ asio::awaitable<void> HttpServer::session(std::shared_ptr<Connection> conn, Stre
       if (conn->closing || stopping_) break;
       // Waiting for the next request costs nothing but a socket; the first request of a
       // connection must arrive within the header timeout of its accept.
-      if (first)
-        tcp.expires_at(conn->accepted + cfg_.header_timeout);
-      else
-        tcp.expires_after(cfg_.idle_timeout);
-      auto [ec, n] = co_await stream.async_read_some(buffer.prepare(8192), kTuple);
+      conn->io_timed_out = false;
+      conn->io.expires_at(first ? conn->accepted + cfg_.header_timeout
+                                : Clock::now() + cfg_.idle_timeout);
+      auto [ec, n] = co_await io_stream(stream).async_read_some(buffer.prepare(8192), kTuple);
       if (ec) break;
       buffer.commit(n);
     }
     // A whole request (header and body) within header_timeout: of the accept for the first
-    // request, of its first byte for the next ones.
-    Clock::time_point read_deadline =
-        first ? conn->accepted + cfg_.header_timeout : Clock::now() + cfg_.header_timeout;
+    // request, of its first byte for the next ones. When it passes, the read is cancelled and
+    // the client gets a 408.
+    conn->io_timed_out = false;
+    conn->io.expires_at(first ? conn->accepted + cfg_.header_timeout
+                              : Clock::now() + cfg_.header_timeout);
     first = false;
     conn->busy = true;
 
     http::request_parser<http::string_body> parser;
     parser.header_limit(static_cast<uint32_t>(cfg_.max_header_bytes));
     parser.body_limit(cfg_.max_body_bytes);
-    // Our own timer rather than the stream's expiry, which would close the socket and leave no
-    // way to answer 408. It runs on the connection's strand and only cancels the read.
-    tcp.expires_never();
-    // 0 = reading, 1 = read in time, 2 = timed out; shared because a handler already queued
-    // when the read finishes may still run.
-    auto phase = std::make_shared<int>(0);
-    asio::steady_timer deadline(tcp.get_executor(), read_deadline);
-    deadline.async_wait([conn, phase](boost::system::error_code tec) {
-      if (tec || *phase != 0) return;
-      *phase = 2;
-      conn->tcp().socket().cancel();
-    });
-    auto [hec, hn] = co_await http::async_read_header(stream, buffer, parser, kTuple);
-    if (!hec && parser.get()[http::field::expect] == "100-continue") {
+    boost::system::error_code ec = co_await read_message(io_stream(stream), buffer, parser, true);
+    if (!ec && parser.get()[http::field::expect] == "100-continue") {
       static constexpr std::string_view k100 = "HTTP/1.1 100 Continue\r\n\r\n";
-      co_await asio::async_write(stream, asio::buffer(k100), kTuple);
+      co_await asio::async_write(io_stream(stream), asio::buffer(k100), kTuple);
     }
-    boost::system::error_code ec = hec;
-    if (!ec && !parser.is_done()) {
-      auto [bec, bn] = co_await http::async_read(stream, buffer, parser, kTuple);
-      ec = bec;
-    }
-    if (*phase == 2) ec = beast::error::timeout;
-    *phase = 1;
-    deadline.cancel();
+    if (!ec && !parser.is_done())
+      ec = co_await read_message(io_stream(stream), buffer, parser, false);
+    conn->io.clear();
+    if (ec && conn->io_timed_out) ec = beast::error::timeout;
     if (ec) {
       if (ec == http::error::body_limit) {
         co_await reject(
@@ -300,41 +312,20 @@ asio::awaitable<void> HttpServer::handle(std::shared_ptr<Connection> conn, Strea
                                          Request& req) {
   auto start = Clock::now();
   ++in_flight_;
-  HttpExchange ex(&stream, req, cfg_.write_timeout, &stopping_);
+  HttpExchange ex(&stream, req, cfg_.write_timeout, &stopping_,
+                  HttpExchange::ConnectionTimers{&conn->io, &conn->watch});
+  conn->exchange = &ex;
   for (auto& [k, v] : cors_.response_headers(req)) ex.add_response_header(k, v);
   if (stopping_) ex.set_keep_alive(false);
 
-  // The request deadline: cancels the call, and answers 504 when nothing was sent yet. `alive`
-  // because a timer handler already queued when the exchange ends may still run.
-  auto alive = std::make_shared<bool>(true);
-  std::optional<asio::steady_timer> deadline;
+  // The request deadline (the connection's `call` LazyDeadline, see request_timed_out):
+  // cancels the call, and answers 504 when nothing was sent yet.
   if (cfg_.request_timeout.count() > 0) {
-    deadline.emplace(stream.get_executor(), cfg_.request_timeout);
-    deadline->async_wait([this, conn, alive, &ex, &stream](boost::system::error_code tec) {
-      if (tec || !*alive) return;
-      spdlog::warn("{} {} passed the request timeout of {}s",
-                   std::string_view(ex.request().method_string()), ex.target_path(),
-                   cfg_.request_timeout.count());
-      if (!ex.expire()) return;
-      Response res{http::status::gateway_timeout, ex.request().version()};
-      res.set(http::field::content_type, "application/json");
-      res.set(http::field::server, "smmf/" SMMF_VERSION);
-      for (auto& [k, v] : cors_.response_headers(ex.request())) res.set(k, v);
-      res.keep_alive(false);
-      res.body() = boost::json::serialize(
-          error_body_(http::status::gateway_timeout,
-                      fmt::format("the request was not answered within the request timeout of {}s",
-                                  cfg_.request_timeout.count())));
-      res.prepare_payload();
-      // `conn` keeps the stream alive for the write; the handler's own answer is dropped.
-      asio::co_spawn(
-          stream.get_executor(),
-          [this, conn, &stream, res = std::move(res)]() mutable -> asio::awaitable<void> {
-            beast::get_lowest_layer(stream).expires_after(cfg_.write_timeout);
-            co_await http::async_write(stream, res, kTuple);
-          },
-          asio::detached);
-    });
+    if (!conn->on_call_timeout)
+      conn->on_call_timeout = [this, weak = std::weak_ptr<Connection>(conn)] {
+        if (auto c = weak.lock()) request_timed_out(c);
+      };
+    conn->call.expires_after(cfg_.request_timeout);
   }
 
   std::string error;
@@ -366,8 +357,7 @@ asio::awaitable<void> HttpServer::handle(std::shared_ptr<Connection> conn, Strea
   } catch (const std::exception& e) {
     error = e.what();
   }
-  *alive = false;
-  if (deadline) deadline->cancel();
+  conn->call.clear();
   if (!error.empty()) {
     spdlog::error("unhandled exception in {} {}: {}", std::string_view(req.method_string()),
                   ex.target_path(), error);
@@ -383,10 +373,43 @@ asio::awaitable<void> HttpServer::handle(std::shared_ptr<Connection> conn, Strea
         http::status::internal_server_error,
         error_body_(http::status::internal_server_error, "internal server error"));
   }
+  conn->exchange = nullptr;
+  conn->watch.clear();
   if (!ex.keep_alive()) conn->closing = true;
   --in_flight_;
   if (access_log_)
     access_log_(ex, std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start));
+}
+
+void HttpServer::request_timed_out(const std::shared_ptr<Connection>& conn) {
+  HttpExchange* ex = conn->exchange;
+  if (!ex) return;  // the exchange ended just before
+  spdlog::warn("{} {} passed the request timeout of {}s",
+               std::string_view(ex->request().method_string()), ex->target_path(),
+               cfg_.request_timeout.count());
+  if (!ex->expire()) return;
+  Response res{http::status::gateway_timeout, ex->request().version()};
+  res.set(http::field::content_type, "application/json");
+  res.set(http::field::server, "smmf/" SMMF_VERSION);
+  for (auto& [k, v] : cors_.response_headers(ex->request())) res.set(k, v);
+  res.keep_alive(false);
+  res.body() = boost::json::serialize(
+      error_body_(http::status::gateway_timeout,
+                  fmt::format("the request was not answered within the request timeout of {}s",
+                              cfg_.request_timeout.count())));
+  res.prepare_payload();
+  // `conn` keeps the stream alive for the write; the handler's own answer is dropped.
+  std::visit(
+      [&](auto& stream) {
+        asio::co_spawn(
+            stream.get_executor(),
+            [this, conn, &stream, res = std::move(res)]() mutable -> asio::awaitable<void> {
+              beast::get_lowest_layer(stream).expires_after(cfg_.write_timeout);
+              co_await http::async_write(stream, res, kTuple);
+            },
+            asio::detached);
+      },
+      conn->stream);
 }
 
 void HttpServer::on_connection_closed(Connection* c) {

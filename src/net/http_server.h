@@ -66,6 +66,8 @@ class HttpServer : public std::enable_shared_from_this<HttpServer> {
   template <class Stream>
   asio::awaitable<void> reject(Stream& stream, http::status status, std::string_view message);
   void on_connection_closed(Connection* c);
+  /// The request timeout of the connection's current exchange passed (on its strand).
+  void request_timed_out(const std::shared_ptr<Connection>& conn);
 
   asio::io_context& ioc_;
   ServerConfig cfg_;

@@ -47,6 +47,33 @@ void append_head(std::string& out, const http::request_header<>& head) {
   append_fields(out, head);
 }
 
+void append_status_line(std::string& out, unsigned version_number, http::status status) {
+  out.append(version(version_number));
+  out += ' ';
+  char buf[8];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, static_cast<unsigned>(status));
+  out.append(buf, static_cast<size_t>(end - buf));
+  out += ' ';
+  auto reason = http::obsolete_reason(status);
+  out.append(reason.data(), reason.size());
+  out.append("\r\n");
+}
+
+void append_field(std::string& out, std::string_view name, std::string_view value) {
+  out.append(name);
+  out.append(": ");
+  out.append(value);
+  out.append("\r\n");
+}
+
+void append_content_length(std::string& out, size_t n) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, n);
+  out.append("Content-Length: ");
+  out.append(buf, static_cast<size_t>(end - buf));
+  out.append("\r\n");
+}
+
 void RequestHead::set(std::string_view name, std::string_view value) {
   for (auto& f : fields_) {
     if (beast::iequals(f.first, name)) {
@@ -70,13 +97,7 @@ void RequestHead::append_to(std::string& out, std::optional<size_t> content_leng
     out.append(v);
     out.append("\r\n");
   }
-  if (content_length) {
-    char buf[24];
-    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, *content_length);
-    out.append("Content-Length: ");
-    out.append(buf, static_cast<size_t>(end - buf));
-    out.append("\r\n");
-  }
+  if (content_length) append_content_length(out, *content_length);
   out.append("\r\n");
 }
 

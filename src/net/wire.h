@@ -20,6 +20,12 @@ void append_head(std::string& out, const http::response_header<>& head);
 /// Appends the request line, every field and the blank line that ends the head.
 void append_head(std::string& out, const http::request_header<>& head);
 
+/// The pieces of a head written by hand: "HTTP/1.x <code> <reason>\r\n", "<name>: <value>\r\n",
+/// "Content-Length: <n>\r\n" (the blank line that ends the head is the caller's).
+void append_status_line(std::string& out, unsigned version, http::status status);
+void append_field(std::string& out, std::string_view name, std::string_view value);
+void append_content_length(std::string& out, size_t n);
+
 /// A request head built field by field without Beast's allocating field list: `set` replaces
 /// a field of the same name (ASCII case-insensitive), as http::fields::set does, else appends.
 /// The views must outlive `append_to`.

@@ -8,9 +8,17 @@ namespace smmf::protocol {
 
 void append_json_string(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
+  const size_t plain = json_plain_prefix(s);
+  if (plain == s.size()) {  // nothing to escape (the usual case): one reservation, no loop
+    out.reserve(out.size() + s.size() + 2);
+    out += '"';
+    out.append(s);
+    out += '"';
+    return;
+  }
   out += '"';
   size_t run = 0;  // start of the bytes not written yet
-  for (size_t i = json_plain_prefix(s); i < s.size(); i += 1 + json_plain_prefix(s.substr(i + 1))) {
+  for (size_t i = plain; i < s.size(); i += 1 + json_plain_prefix(s.substr(i + 1))) {
     const auto c = static_cast<unsigned char>(s[i]);
     out.append(s.data() + run, i - run);
     run = i + 1;

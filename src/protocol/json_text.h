@@ -43,7 +43,21 @@ class JsonObjectText {
   explicit JsonObjectText(std::string& out) : out_(out) { out_ += '{'; }
   /// Writes `"k":`; the caller appends the value.
   std::string& key(std::string_view k) {
-    if (n_++) out_ += ',';
+    const bool comma = n_++ > 0;
+    if (k.size() <= kShortKey && json_plain_prefix(k) == k.size()) {
+      // The usual key (a name from the code): `,"k":` in one append.
+      char buf[kShortKey + 4];
+      size_t i = 0;
+      if (comma) buf[i++] = ',';
+      buf[i++] = '"';
+      std::memcpy(buf + i, k.data(), k.size());
+      i += k.size();
+      buf[i++] = '"';
+      buf[i++] = ':';
+      out_.append(buf, i);
+      return out_;
+    }
+    if (comma) out_ += ',';
     append_json_string(out_, k);
     out_ += ':';
     return out_;
@@ -60,6 +74,7 @@ class JsonObjectText {
   void close() { out_ += '}'; }
 
  private:
+  static constexpr size_t kShortKey = 40;
   std::string& out_;
   int n_ = 0;
 };

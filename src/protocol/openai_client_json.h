@@ -4,6 +4,8 @@
 /// Tolerant of what real servers add or omit (extra fields, missing usage, null content).
 #include <boost/json/object.hpp>
 
+#include <initializer_list>
+#include <limits>
 #include <optional>
 #include <string_view>
 #include <vector>
@@ -39,6 +41,15 @@ int clamped_int(const boost::json::value& v);
 /// The same for int64_t (span timestamps, counts read back from files): 0 when not a number, a
 /// double clamped to int64_t's range before it is converted.
 int64_t clamped_int64(const boost::json::value& v);
+/// A sum of token counts, clamped to int's range (each may be INT_MAX already: an upstream's
+/// counts are not trusted).
+inline int clamped_sum(std::initializer_list<int> counts) {
+  int64_t total = 0;
+  for (int c : counts) total += c;
+  if (total > std::numeric_limits<int>::max()) return std::numeric_limits<int>::max();
+  if (total < std::numeric_limits<int>::min()) return std::numeric_limits<int>::min();
+  return static_cast<int>(total);
+}
 
 /// `model` replaces the request's model (the upstream's id). `stream` asks for SSE and, when the
 /// dialect allows, for usage in the last chunk.

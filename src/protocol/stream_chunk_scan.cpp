@@ -1,5 +1,7 @@
 #include "protocol/stream_chunk_scan.h"
 
+#include "protocol/json_text.h"
+
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -49,20 +51,28 @@ class Cursor {
     const char* start = p_;
     escaped = false;
     while (p_ != end_) {
+      // Up to the next quote, backslash or control character: byte by byte for the first 16
+      // (keys, short values), then eight bytes at a time (long texts).
+      const char* stop = end_ - p_ > 16 ? p_ + 16 : end_;
+      while (p_ != stop && !special(*p_)) ++p_;
+      if (p_ == stop && p_ != end_)
+        p_ += json_plain_prefix(std::string_view(p_, static_cast<size_t>(end_ - p_)));
+      if (p_ == end_) return false;
       char c = *p_;
       if (c == '"') {
         raw = std::string_view(start, static_cast<size_t>(p_ - start));
         ++p_;
         return true;
       }
-      if (static_cast<unsigned char>(c) < 0x20) return false;
-      if (c == '\\') {
-        escaped = true;
-        if (++p_ == end_) return false;
-      }
+      if (c != '\\') return false;  // a control character
+      escaped = true;
+      if (++p_ == end_) return false;
       ++p_;
     }
     return false;
+  }
+  static bool special(char c) {
+    return c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20;
   }
   bool literal(std::string_view word) {
     ws();

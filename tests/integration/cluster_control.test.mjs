@@ -3,6 +3,7 @@
 // adopting the controller's heartbeat interval.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { startServer, tomlModel, getJson, postJson, callJson } from './lib/server.mjs';
 import {
   startCluster, startController, startWorker, stopAll, runLoad, chat, chatBody, chatStream,
@@ -224,9 +225,33 @@ test('controller restart: an instance registered at the new controller before th
   const oldRevision = (await getJson(c.controller, '/api/v1/instances')).body.revision;
 
   await c.controller.stop({ timeoutMs: 10000 });
-  // Long enough that the API server's watch backs off (retries after 0.4, 0.8, 1.6, 3.2 s).
+  // The API server's watch retries after 0.4, 0.8, 1.6, 3.2 s. The new controller must take the
+  // changes below between two retries: a stand-in on the port closes every connection (the
+  // workers' heartbeats too) until a watch request came 1.5 s or more after the previous one;
+  // the next is 3.2 s away, and the controller starts at once. (A fixed 1.5 s sleep left
+  // ~1.3 s for starting the controller and the calls, which a loaded machine under TSan
+  // overran.)
   await api.waitForLine(/watching the controller at .* failed/, { timeoutMs: 5000 });
-  await sleep(1500);
+  let lastWatch = Date.now();  // the failure just logged
+  let backedOffDone;
+  const backedOff = new Promise((resolve) => { backedOffDone = resolve; });
+  const open = new Set();
+  const standIn = net.createServer((sock) => {
+    open.add(sock);
+    sock.once('close', () => open.delete(sock));
+    sock.once('data', (d) => {
+      sock.destroy();
+      if (!d.toString('latin1').startsWith('GET /api/v1/watch')) return;
+      const now = Date.now();
+      if (now - lastWatch >= 1500) backedOffDone();
+      lastWatch = now;
+    });
+    sock.on('error', () => {});
+  });
+  await new Promise((resolve) => standIn.listen(port, '127.0.0.1', resolve));
+  await backedOff;
+  for (const sock of open) sock.destroy();
+  await new Promise((resolve) => standIn.close(resolve));
   c.controller = await startController({ port, heartbeatMs: HB });
   const worker = c.workers[0];
   // At once (before the watch retries): a new instance of chat (an external one, at the same

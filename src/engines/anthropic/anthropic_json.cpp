@@ -28,8 +28,8 @@ int num(const json::object& o, std::string_view k) {
 void read_usage(const json::object& u, protocol::Usage& usage, bool input) {
   if (input) {
     usage.cached_tokens = num(u, "cache_read_input_tokens");
-    usage.prompt_tokens =
-        num(u, "input_tokens") + usage.cached_tokens + num(u, "cache_creation_input_tokens");
+    usage.prompt_tokens = protocol::clamped_sum(
+        {num(u, "input_tokens"), usage.cached_tokens, num(u, "cache_creation_input_tokens")});
   }
   if (u.contains("output_tokens")) usage.completion_tokens = num(u, "output_tokens");
 }

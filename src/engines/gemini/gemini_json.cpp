@@ -144,7 +144,8 @@ Result<Decoded> decode_response(const json::value& v) {
   if (const json::object* u = obj(*top, "usageMetadata")) {
     protocol::Usage usage;
     usage.prompt_tokens = num(*u, "promptTokenCount");
-    usage.completion_tokens = num(*u, "candidatesTokenCount") + num(*u, "thoughtsTokenCount");
+    usage.completion_tokens =
+        protocol::clamped_sum({num(*u, "candidatesTokenCount"), num(*u, "thoughtsTokenCount")});
     usage.cached_tokens = num(*u, "cachedContentTokenCount");
     out.usage = usage;
   }

@@ -157,6 +157,17 @@ TEST(GenerationResponseScan, ReadsLikeTheFullParser) {
           R"({"choices":[{"message":"not an object","text":"t"}],"usage":{"prompt_tokens_details":[1]}})",
       })
     expect_same_result(body);
+  // Strings long enough for the eight-bytes-at-a-time path, with escapes before, at and after
+  // its start, and one ending exactly at the boundary.
+  for (std::string text : {std::string(15, 'a') + "\\n" + std::string(40, 'b'),
+                           std::string(16, 'a') + "\\\"" + std::string(7, 'c') + "\\t",
+                           std::string(57, 'x') + "\\u00e9" + std::string(9, 'y'),
+                           std::string(16, 'z'), std::string(300, 'w')})
+    expect_same_result(R"({"choices":[{"index":0,"message":{"content":")" + text +
+                       R"("},"finish_reason":"stop"}]})");
+  GenerationResult r;
+  std::string control = R"({"choices":[{"text":")" + std::string(40, 'a') + "\x01" + R"("}]})";
+  EXPECT_FALSE(scan_generation_response(control, r));  // a raw control character: invalid
 }
 
 TEST(GenerationResponseScan, LeavesTheRestToTheFullParser) {

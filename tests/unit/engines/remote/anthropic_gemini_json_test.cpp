@@ -1,6 +1,8 @@
 // Translation to and from the Anthropic Messages and Gemini generateContent wire formats.
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -100,6 +102,19 @@ TEST(AnthropicJson, ResponseAndStream) {
   ASSERT_FALSE(err);
   EXPECT_EQ(err.error().http_status, 529);
   EXPECT_NE(err.error().message.find("Overloaded"), std::string::npos);
+}
+
+// Token counts near INT_MAX (an upstream's numbers are not trusted): their sum is clamped, not
+// overflowed (the fuzzer found `3 + 2147483647`).
+TEST(AnthropicJson, HugeTokenCountsAreClamped) {
+  auto r = anthropic::parse_messages_response(json::parse(R"({"content":[],"usage":{
+      "input_tokens":2147483647,"cache_read_input_tokens":3,"cache_creation_input_tokens":1e30}})"));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->usage.prompt_tokens, std::numeric_limits<int>::max());
+  auto g = gemini::decode_response(json::parse(
+      R"({"usageMetadata":{"candidatesTokenCount":2147483647,"thoughtsTokenCount":2147483647}})"));
+  ASSERT_TRUE(g);
+  EXPECT_EQ(g->usage->completion_tokens, std::numeric_limits<int>::max());
 }
 
 TEST(GeminiJson, Request) {
