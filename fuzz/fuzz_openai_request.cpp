@@ -1,6 +1,8 @@
 // libFuzzer target: the OpenAI request parsers and validators (chat, completions, embeddings).
 // The first byte picks the parser; the rest is the HTTP body. A request that parses must
 // survive a round trip through the client-side serializer (what openai_compat sends upstream).
+// Chat bodies also go through the tree-less scan: what it accepts, the full parser must accept
+// and read the same.
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -57,6 +59,15 @@ void fuzz_embedding(const boost::json::value& v) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   std::string_view body(reinterpret_cast<const char*>(data) + 1, size - 1);
+  if (data[0] % 3 == 0) {
+    ChatRequest fast;
+    if (scan_chat_request(body, {}, fast)) {
+      auto tree = parse_json(body);
+      check(tree.has_value());
+      auto ref = parse_chat_request(*tree);
+      check(ref.has_value() && *ref == fast);
+    }
+  }
   auto v = parse_json(body);
   if (!v) return 0;
   switch (data[0] % 3) {

@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/log.h"
 #include "gateway/auth.h"
 #include "observability/metrics.h"
 #include "protocol/http_errors.h"
@@ -47,8 +48,7 @@ Status ModelFlags::append_to(std::vector<ModelConfig>& out) const {
 
 void access_log(const net::HttpExchange& ex, std::chrono::microseconds latency) {
   const auto& req = ex.request();
-  auto* logger = spdlog::default_logger_raw();
-  if (!logger->should_log(spdlog::level::info)) return;
+  if (!spdlog::default_logger_raw()->should_log(spdlog::level::info)) return;
   // The line is formatted by a format compiled at build time, and the latency with one decimal
   // from integers (formatting a double costs more than the rest of the line).
   const auto tenths = (latency.count() + 50) / 100;
@@ -57,7 +57,7 @@ void access_log(const net::HttpExchange& ex, std::chrono::microseconds latency) 
   fmt::format_to(std::back_inserter(line), FMT_COMPILE("{} {} {} {}.{}ms {}B {}"),
                  std::string_view(req.method_string()), std::string_view(req.target()), ex.status(),
                  tenths / 10, tenths % 10, ex.bytes_sent(), ex.log_fields());
-  logger->log(spdlog::level::info, std::string_view(line.data(), line.size()));
+  log_info_line(std::string_view(line.data(), line.size()));
 }
 
 namespace {

@@ -153,6 +153,9 @@ class ResponseStream::CancelScope {
   }
   CancelScope(const CancelScope&) = delete;
   CancelScope& operator=(const CancelScope&) = delete;
+  /// What a cancel does from now on; called on the executor the cancel posts to, so a cancel
+  /// already posted runs the new action.
+  void retarget(std::function<void()> stop) { *stop_ = std::move(stop); }
 
  private:
   std::shared_ptr<std::function<void()>> stop_;
@@ -216,12 +219,14 @@ HttpClient::connect(const Url& url, const ProxyServer* proxy, std::string key,
   const std::string& host = proxy ? proxy->host : url.host;
   const uint16_t port = proxy ? proxy->port : url.port;
   const std::string peer = proxy ? fmt::format("proxy {}", proxy->origin()) : url.origin();
-  asio::ip::tcp::resolver resolver(ex_);
-  beast::tcp_stream tcp(ex_);
+  // On the caller's executor (a strand when the server runs several I/O threads): the stream's
+  // connect and handshake timer then fires in turn with this coroutine, never beside it.
+  auto here = co_await asio::this_coro::executor;
+  asio::ip::tcp::resolver resolver(here);
+  beast::tcp_stream tcp(here);
   beast::tcp_stream* live = &tcp;  // the socket a cancel closes (inside the TLS stream later)
   std::optional<ResponseStream::CancelScope> scope;
   if (cancel) {
-    auto here = co_await asio::this_coro::executor;
     scope.emplace(*cancel, here, [&resolver, &live] {
       resolver.cancel();
       live->close();
@@ -326,12 +331,19 @@ HttpClient::open(const Url& url, ClientRequest req) {
       if (!c) co_return c.error();
       conn = std::move(*c);
     }
-    std::optional<ResponseStream::CancelScope> scope;
-    if (cancel) scope.emplace(*cancel, here, [&conn] { conn->tcp().close(); });
+    std::unique_ptr<ResponseStream::CancelScope> scope;
+    if (cancel)
+      scope = std::make_unique<ResponseStream::CancelScope>(*cancel, here,
+                                                            [&conn] { conn->tcp().close(); });
     conn->deadline_on(here).expires_at(expiry(opts_.first_byte_timeout, deadline));
-    auto [wec, wn] = co_await std::visit(
-        [&](auto& s) { return write_all(io_stream(s), wire_bufs); }, conn->stream);
-    boost::system::error_code ec = wec;
+    boost::system::error_code ec;
+    const size_t sent =
+        std::visit([&](auto& s) { return write_now(io_stream(s), wire_bufs, ec); }, conn->stream);
+    if (!ec && sent < asio::buffer_size(wire_bufs)) {
+      auto r = co_await std::visit(
+          [&](auto& s) { return write_rest(io_stream(s), wire_bufs, sent); }, conn->stream);
+      ec = std::get<0>(r);
+    }
     if (!ec) {
       conn->parser.emplace();
       conn->parser->body_limit(boost::none);
@@ -348,11 +360,10 @@ HttpClient::open(const Url& url, ClientRequest req) {
       if (conn->reused && ec != beast::error::timeout && conn->buffer.size() == 0) continue;
       co_return io_error(ec, fmt::format("request to {} failed", url.origin()), true);
     }
-    scope.reset();  // the stream takes over
     auto stream =
         std::unique_ptr<ResponseStream>(new ResponseStream(shared_from_this(), std::move(conn)));
     stream->deadline_ = deadline;
-    if (req.cancel) stream->watch_cancel(std::move(req.cancel), here);
+    if (scope) stream->watch_cancel(std::move(req.cancel), std::move(scope));  // the stream's now
     co_return stream;
   }
 }
@@ -387,10 +398,12 @@ void ResponseStream::drop_connection() {
   conn_.reset();
 }
 
-void ResponseStream::watch_cancel(std::shared_ptr<CancelToken> token, asio::any_io_executor ex) {
+void ResponseStream::watch_cancel(std::shared_ptr<CancelToken> token,
+                                  std::unique_ptr<CancelScope> scope) {
   cancel_ = std::move(token);
+  cancel_scope_ = std::move(scope);
   // Closing the socket ends a pending read at once; a later read() sees the token.
-  cancel_scope_ = std::make_unique<CancelScope>(*cancel_, std::move(ex), [this] {
+  cancel_scope_->retarget([this] {
     if (conn_ && !done_) conn_->tcp().close();
   });
 }

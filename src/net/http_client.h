@@ -126,7 +126,8 @@ class ResponseStream {
   struct Conn;
   class CancelScope;
   ResponseStream(std::shared_ptr<HttpClient> client, std::unique_ptr<Conn> conn);
-  void watch_cancel(std::shared_ptr<CancelToken> token, asio::any_io_executor ex);
+  /// Takes over open()'s cancel subscription (one subscription for the whole call).
+  void watch_cancel(std::shared_ptr<CancelToken> token, std::unique_ptr<CancelScope> scope);
   std::shared_ptr<HttpClient> client_;
   std::unique_ptr<Conn> conn_;
   std::shared_ptr<CancelToken> cancel_;

@@ -37,6 +37,21 @@ template <class Fn>
 auto on_stream(HttpExchange::Stream& s, Fn&& fn) {
   return std::visit([&](auto* stream) { return fn(io_stream(*stream)); }, s);
 }
+
+/// Writes `bufs` whole: synchronously when the socket takes them at once (no coroutine frame
+/// for the usual case), else the rest through the reactor. The caller co_awaits only then:
+///   size_t n = send_now(stream_, bufs, ec);
+///   if (!ec && n < asio::buffer_size(bufs)) ec = co_await send_rest(stream_, bufs, n);
+template <class Buffers>
+size_t send_now(HttpExchange::Stream& s, const Buffers& bufs, boost::system::error_code& ec) {
+  return std::visit([&](auto* stream) { return write_now(io_stream(*stream), bufs, ec); }, s);
+}
+template <class Buffers>
+asio::awaitable<boost::system::error_code> send_rest(HttpExchange::Stream& s, Buffers bufs,
+                                                     size_t sent) {
+  auto r = co_await on_stream(s, [&](auto& stream) { return write_rest(stream, bufs, sent); });
+  co_return std::get<0>(r);
+}
 }  // namespace
 
 struct HttpExchange::Watch {
@@ -108,6 +123,7 @@ void HttpExchange::add_log_field(std::string_view key, std::string_view value) {
 }
 
 void HttpExchange::add_response_header(std::string name, std::string value) {
+  if (extra_headers_.empty()) extra_headers_.reserve(4);  // a call adds three or four
   extra_headers_.emplace_back(std::move(name), std::move(value));
 }
 
@@ -128,18 +144,25 @@ asio::awaitable<Status> HttpExchange::send(Response res) {
   std::string head;
   head.reserve(256);
   wire::append_head(head, res.base());
-  co_return co_await write_response(head, res.body());
+  const std::array<asio::const_buffer, 2> bufs{asio::buffer(head), asio::buffer(res.body())};
+  boost::system::error_code ec;
+  const size_t n = write_response_now(bufs, ec);
+  if (!ec && n < asio::buffer_size(bufs)) ec = co_await send_rest(stream_, bufs, n);
+  co_return response_written(ec);
 }
 
-asio::awaitable<Status> HttpExchange::write_response(std::string_view head, std::string_view body) {
-  bytes_sent_ += body.size();
-  std::array<asio::const_buffer, 2> bufs{asio::buffer(head), asio::buffer(body)};
+size_t HttpExchange::write_response_now(const std::array<asio::const_buffer, 2>& bufs,
+                                        boost::system::error_code& ec) {
+  bytes_sent_ += bufs[1].size();
   if (timers_.io) timers_.io->expires_after(write_timeout_);
-  auto [ec, n] = co_await on_stream(stream_, [&](auto& s) { return write_all(s, bufs); });
+  return send_now(stream_, bufs, ec);
+}
+
+Status HttpExchange::response_written(const boost::system::error_code& ec) {
   if (timers_.io) timers_.io->clear();
   finished_ = true;
   if (ec) keep_alive_ = false;
-  co_return write_status(ec);
+  return write_status(ec);
 }
 
 asio::awaitable<Status> HttpExchange::send_json(http::status status,
@@ -182,7 +205,11 @@ asio::awaitable<Status> HttpExchange::send_text(http::status status, std::string
     wire::append_field(head, "Connection", "keep-alive");
   }
   head.append("\r\n");
-  co_return co_await write_response(head, body);
+  const std::array<asio::const_buffer, 2> bufs{asio::buffer(head), asio::buffer(body)};
+  boost::system::error_code ec;
+  const size_t n = write_response_now(bufs, ec);
+  if (!ec && n < asio::buffer_size(bufs)) ec = co_await send_rest(stream_, bufs, n);
+  co_return response_written(ec);
 }
 
 asio::awaitable<Status> HttpExchange::start_stream(http::status status,
@@ -202,8 +229,9 @@ asio::awaitable<Status> HttpExchange::start_stream(http::status status,
   head.reserve(256);
   wire::append_head(head, res.base());
   if (timers_.io) timers_.io->expires_after(write_timeout_);
-  auto [ec, n] =
-      co_await on_stream(stream_, [&](auto& s) { return write_all(s, asio::buffer(head)); });
+  boost::system::error_code ec;
+  const size_t n = send_now(stream_, asio::buffer(head), ec);
+  if (!ec && n < head.size()) ec = co_await send_rest(stream_, asio::buffer(head), n);
   if (timers_.io) timers_.io->clear();
   if (ec) write_failed();
   co_return write_status(ec);
@@ -216,7 +244,9 @@ asio::awaitable<Status> HttpExchange::write_chunk(std::string_view data) {
   if (timers_.io) timers_.io->expires_after(write_timeout_);
   std::array<char, 24> size_line;
   auto chunk = wire::chunk(data, size_line);
-  auto [ec, n] = co_await on_stream(stream_, [&](auto& s) { return write_all(s, chunk); });
+  boost::system::error_code ec;
+  const size_t n = send_now(stream_, chunk, ec);
+  if (!ec && n < asio::buffer_size(chunk)) ec = co_await send_rest(stream_, chunk, n);
   if (timers_.io) timers_.io->clear();
   if (ec) write_failed();
   co_return write_status(ec);
@@ -227,8 +257,10 @@ asio::awaitable<Status> HttpExchange::end_stream() {
   if (expired_) co_return expired_status();
   finished_ = true;
   if (timers_.io) timers_.io->expires_after(write_timeout_);
-  auto [ec, n] = co_await on_stream(
-      stream_, [&](auto& s) { return write_all(s, asio::buffer(wire::kLastChunk)); });
+  boost::system::error_code ec;
+  const auto last = asio::buffer(wire::kLastChunk);
+  const size_t n = send_now(stream_, last, ec);
+  if (!ec && n < last.size()) ec = co_await send_rest(stream_, last, n);
   if (timers_.io) timers_.io->clear();
   if (ec) keep_alive_ = false;
   co_return write_status(ec);

@@ -6,6 +6,7 @@
 /// The stream is plain TCP or TLS; handlers cannot tell the difference.
 /// Deadline: when the server's request_timeout passes, `expire()` cancels the call (the
 /// `watch_disconnect` callback) and later writes fail; the server answers 504 if nothing was sent.
+#include <array>
 #include <boost/json/value.hpp>
 
 #include <atomic>
@@ -105,7 +106,11 @@ class HttpExchange {
   void stop_watch();
   void write_failed();
   void decorate(Response& res);
-  asio::awaitable<Status> write_response(std::string_view head, std::string_view body);
+  // A whole response (head, body): write_response_now sends what the socket takes at once
+  // (usually all; the caller then awaits send_rest for the rest), response_written ends it.
+  size_t write_response_now(const std::array<asio::const_buffer, 2>& bufs,
+                            boost::system::error_code& ec);
+  Status response_written(const boost::system::error_code& ec);
   beast::tcp_stream& tcp();
   bool tls() const { return std::holds_alternative<TlsStream*>(stream_); }
 

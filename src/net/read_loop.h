@@ -5,10 +5,11 @@
 ///   one plain read_some on the stream (no composed operation, no beast::tcp_stream timer per
 ///   step; the caller's LazyDeadline bounds it). The parser's header and body limits apply as
 ///   with http::async_read.
-/// - write_all: on plain TCP, the bytes are sent at once by a non-blocking send, so that a
-///   write the socket takes whole (the usual case) completes without a trip through the
-///   executor (and its epoll poll); what the socket's send buffer cannot take goes through the
-///   reactor as asio::async_write does. TLS writes are asio::async_write.
+/// - write_now, then write_rest for what is left: on plain TCP, the bytes are sent at once by a
+///   non-blocking send, so that a write the socket takes whole (the usual case) completes
+///   without a trip through the executor (and its epoll poll), and, called directly, without a
+///   coroutine frame; what the socket's send buffer cannot take goes through the reactor as
+///   asio::async_write does. TLS writes are asio::async_write.
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -54,29 +55,37 @@ asio::awaitable<boost::system::error_code> read_message(Stream& stream, beast::f
   }
 }
 
-/// Writes every byte of `bufs` (see above). Returns what asio::async_write would. The buffer
-/// sequence is taken by value (the coroutine starts when awaited, after a temporary sequence
-/// would be gone); the bytes it points to must outlive the write.
+/// A write's first step, synchronous (no coroutine frame): a non-blocking send of what the
+/// socket takes now. Returns the bytes sent; `ec` is set on a failure (a full send buffer is
+/// not one). A caller that sees fewer bytes sent than it has and no error awaits write_rest.
 template <class Buffers>
-asio::awaitable<std::tuple<boost::system::error_code, size_t>> write_all(
-    asio::ip::tcp::socket& sock, Buffers bufs) {
-  boost::system::error_code ec;
+size_t write_now(asio::ip::tcp::socket& sock, const Buffers& bufs, boost::system::error_code& ec) {
+  ec = {};
   if (!sock.non_blocking()) sock.non_blocking(true, ec);
-  const size_t total = asio::buffer_size(bufs);
-  size_t n = ec ? 0 : sock.write_some(bufs, ec);
-  if (!ec && n == total) co_return std::tuple{ec, n};
-  if (ec && ec != asio::error::would_block && ec != asio::error::try_again)
-    co_return std::tuple{ec, n};
-  beast::buffers_suffix<Buffers> rest(bufs);
-  rest.consume(n);
-  auto [wec, wn] = co_await asio::async_write(sock, rest, asio::as_tuple(asio::use_awaitable));
-  co_return std::tuple{wec, n + wn};
+  if (ec) return 0;
+  const size_t n = sock.write_some(bufs, ec);
+  if (ec == asio::error::would_block || ec == asio::error::try_again) ec = {};
+  return n;
+}
+/// TLS: nothing is sent synchronously (the record layer writes through its own operation).
+template <class Buffers>
+size_t write_now(TlsStream&, const Buffers&, boost::system::error_code& ec) {
+  ec = {};
+  return 0;
 }
 
-template <class Buffers>
-asio::awaitable<std::tuple<boost::system::error_code, size_t>> write_all(TlsStream& stream,
-                                                                         Buffers bufs) {
-  return asio::async_write(stream, bufs, asio::as_tuple(asio::use_awaitable));
+/// The bytes of `bufs` after the first `sent`, through the reactor as asio::async_write does.
+/// Returns what asio::async_write would for the whole sequence. The buffer sequence is taken by
+/// value (the coroutine starts when awaited, after a temporary sequence would be gone); the
+/// bytes it points to must outlive the write.
+template <class Stream, class Buffers>
+asio::awaitable<std::tuple<boost::system::error_code, size_t>> write_rest(Stream& stream,
+                                                                          Buffers bufs,
+                                                                          size_t sent) {
+  beast::buffers_suffix<Buffers> rest(bufs);
+  rest.consume(sent);
+  auto [ec, n] = co_await asio::async_write(stream, rest, asio::as_tuple(asio::use_awaitable));
+  co_return std::tuple{ec, sent + n};
 }
 
 }  // namespace smmf::net

@@ -27,6 +27,14 @@ struct ParseLimits {
 Result<boost::json::value> parse_json(std::string_view body, boost::json::storage_ptr sp = {});
 
 Result<ChatRequest> parse_chat_request(const boost::json::value& body, const ParseLimits& = {});
+/// The common chat request read straight from its text, without a JSON tree: what
+/// parse_chat_request(parse_json(body)) gives, for the bodies it fully understands (model,
+/// messages with string content, stream, stream_options, max_tokens, max_completion_tokens,
+/// temperature, top_p, n, user, stop; no nulls, no \u escapes outside the strings it reads,
+/// numbers short enough to convert exactly). Returns false (`out` unspecified) for anything
+/// else, valid or not: the caller then uses the full parser, which stays the reference for
+/// every error. Checked against it by a unit test and a fuzz target.
+bool scan_chat_request(std::string_view body, const ParseLimits& limits, ChatRequest& out);
 Result<CompletionRequest> parse_completion_request(const boost::json::value& body,
                                                    const ParseLimits& = {});
 Result<EmbeddingRequest> parse_embedding_request(const boost::json::value& body,

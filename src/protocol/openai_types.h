@@ -18,6 +18,8 @@ struct ChatMessage {
   std::string role;  ///< system | user | assistant | tool | developer
   std::string content;
   std::string name;  ///< optional participant name
+
+  bool operator==(const ChatMessage&) const = default;
 };
 
 /// Sampling knobs; unset optionals take the engine's defaults.
@@ -32,6 +34,8 @@ struct SamplingParams {
   float repetition_penalty = 1.0f;
   std::optional<uint32_t> seed;
   std::vector<std::pair<int32_t, float>> logit_bias;  ///< token id -> bias
+
+  bool operator==(const SamplingParams&) const = default;
 };
 
 /// OpenAI's response_format. For kJsonSchema, `schema` is the JSON Schema as JSON text (kept
@@ -42,6 +46,8 @@ struct ResponseFormat {
   std::string name;    ///< json_schema.name
   std::string schema;  ///< json_schema.schema, serialized; empty for kText / kJsonObject
   bool strict = false;
+
+  bool operator==(const ResponseFormat&) const = default;
 };
 
 /// What every generating request shares.
@@ -56,12 +62,16 @@ struct GenerationParams {
   ResponseFormat response_format;
   std::string grammar;  ///< raw GBNF (llama-server's extension); exclusive with a JSON format
   int priority = 0;     ///< queue order when the model is busy: higher first, FIFO within one
+
+  bool operator==(const GenerationParams&) const = default;
 };
 
 struct ChatRequest {
   std::string model;
   std::vector<ChatMessage> messages;
   GenerationParams gen;
+
+  bool operator==(const ChatRequest&) const = default;
 };
 
 struct CompletionRequest {

@@ -1,5 +1,6 @@
 #include "protocol/stream_chunk_scan.h"
 
+#include "protocol/json_cursor.h"
 #include "protocol/json_text.h"
 
 #include <boost/json/monotonic_resource.hpp>
@@ -8,6 +9,7 @@
 #include <boost/json/string.hpp>
 
 #include <charconv>
+#include <cstdint>
 #include <cstring>
 
 #include "protocol/openai_client_json.h"
@@ -18,151 +20,8 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr int kMaxDepth = 64;
-
-// A cursor over JSON text that checks the syntax of what it skips: balanced containers,
-// terminated strings without raw control characters, literals, numbers. Not UTF-8: a chunk with
-// invalid UTF-8 inside a string is relayed as the upstream sent it.
-class Cursor {
- public:
-  explicit Cursor(std::string_view s) : p_(s.data()), end_(s.data() + s.size()) {}
-
-  const char* pos() const { return p_; }
-  bool at_end() {
-    ws();
-    return p_ == end_;
-  }
-  void ws() {
-    while (p_ != end_ && (*p_ == ' ' || *p_ == '\t' || *p_ == '\n' || *p_ == '\r')) ++p_;
-  }
-  bool eat(char c) {
-    ws();
-    if (p_ == end_ || *p_ != c) return false;
-    ++p_;
-    return true;
-  }
-  char peek() {
-    ws();
-    return p_ == end_ ? '\0' : *p_;
-  }
-  // A string token; `raw` is its text between the quotes, `escaped` whether it has escapes.
-  bool string(std::string_view& raw, bool& escaped) {
-    if (!eat('"')) return false;
-    const char* start = p_;
-    escaped = false;
-    while (p_ != end_) {
-      // Up to the next quote, backslash or control character: byte by byte for the first 16
-      // (keys, short values), then eight bytes at a time (long texts).
-      const char* stop = end_ - p_ > 16 ? p_ + 16 : end_;
-      while (p_ != stop && !special(*p_)) ++p_;
-      if (p_ == stop && p_ != end_)
-        p_ += json_plain_prefix(std::string_view(p_, static_cast<size_t>(end_ - p_)));
-      if (p_ == end_) return false;
-      char c = *p_;
-      if (c == '"') {
-        raw = std::string_view(start, static_cast<size_t>(p_ - start));
-        ++p_;
-        return true;
-      }
-      if (c != '\\') return false;  // a control character
-      escaped = true;
-      if (++p_ == end_) return false;
-      ++p_;
-    }
-    return false;
-  }
-  static bool special(char c) {
-    return c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20;
-  }
-  bool literal(std::string_view word) {
-    ws();
-    if (static_cast<size_t>(end_ - p_) < word.size() || std::string_view(p_, word.size()) != word)
-      return false;
-    p_ += word.size();
-    return true;
-  }
-  // JSON's number grammar: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
-  bool number(std::string_view& text) {
-    ws();
-    const char* start = p_;
-    auto digits = [&] {
-      const char* d = p_;
-      while (p_ != end_ && *p_ >= '0' && *p_ <= '9') ++p_;
-      return p_ != d;
-    };
-    if (p_ != end_ && *p_ == '-') ++p_;
-    if (p_ != end_ && *p_ == '0')
-      ++p_;
-    else if (!digits())
-      return false;
-    if (p_ != end_ && *p_ == '.') {
-      ++p_;
-      if (!digits()) return false;
-    }
-    if (p_ != end_ && (*p_ == 'e' || *p_ == 'E')) {
-      ++p_;
-      if (p_ != end_ && (*p_ == '+' || *p_ == '-')) ++p_;
-      if (!digits()) return false;
-    }
-    text = std::string_view(start, static_cast<size_t>(p_ - start));
-    return true;
-  }
-  bool skip_value(int depth = 0) {
-    if (depth > kMaxDepth) return false;
-    std::string_view sv;
-    bool esc = false;
-    switch (peek()) {
-      case '"':
-        return string(sv, esc);
-      case '{':
-        ++p_;
-        if (eat('}')) return true;
-        do {
-          if (!string(sv, esc) || !eat(':') || !skip_value(depth + 1)) return false;
-        } while (eat(','));
-        return eat('}');
-      case '[':
-        ++p_;
-        if (eat(']')) return true;
-        do {
-          if (!skip_value(depth + 1)) return false;
-        } while (eat(','));
-        return eat(']');
-      case 't':
-        return literal("true");
-      case 'f':
-        return literal("false");
-      case 'n':
-        return literal("null");
-      default:
-        return number(sv);
-    }
-  }
-
- private:
-  const char* p_;
-  const char* end_;
-};
-
-// The text of a string token (with escapes resolved by Boost.JSON, which knows \u pairs).
-bool unescape(std::string_view raw, bool escaped, std::string& out) {
-  if (!escaped) {
-    out.assign(raw);
-    return true;
-  }
-  unsigned char buf[512];
-  json::monotonic_resource arena(buf, sizeof(buf));
-  std::string token;
-  token.reserve(raw.size() + 2);
-  token += '"';
-  token += raw;
-  token += '"';
-  boost::system::error_code ec;
-  json::value v = json::parse(token, ec, &arena);
-  if (ec || !v.is_string()) return false;
-  out.assign(v.get_string().data(), v.get_string().size());
-  return true;
-}
+using detail::unescape;
+using Cursor = detail::JsonCursor;
 
 // A string or null (null reads as empty, as parse_stream_chunk's string_at does).
 bool string_or_null(Cursor& c, std::string& out) {
@@ -408,4 +267,68 @@ void append_relayed_chunk(std::string& out, std::string_view head, const StreamC
   out += "\n\n";
 }
 
+namespace detail {
+
+bool unescape(std::string_view raw, bool escaped, std::string& out) {
+  if (!escaped) {
+    out.assign(raw);
+    return true;
+  }
+  unsigned char buf[512];
+  json::monotonic_resource arena(buf, sizeof(buf));
+  std::string token;
+  token.reserve(raw.size() + 2);
+  token += '"';
+  token += raw;
+  token += '"';
+  boost::system::error_code ec;
+  json::value v = json::parse(token, ec, &arena);
+  if (ec || !v.is_string()) return false;
+  out.assign(v.get_string().data(), v.get_string().size());
+  return true;
+}
+
+bool valid_utf8(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* end = p + s.size();
+  while (p != end) {
+    if (end - p >= 8) {
+      uint64_t w;
+      std::memcpy(&w, p, 8);
+      if ((w & 0x8080808080808080ull) == 0) {
+        p += 8;
+        continue;
+      }
+    }
+    const unsigned c = *p;
+    if (c < 0x80) {
+      ++p;
+      continue;
+    }
+    // Lead byte: its sequence length and the range of its first continuation byte.
+    int n;
+    unsigned lo = 0x80, hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF) {
+      n = 1;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      n = 2;
+      if (c == 0xE0) lo = 0xA0;  // overlong
+      if (c == 0xED) hi = 0x9F;  // surrogates
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      n = 3;
+      if (c == 0xF0) lo = 0x90;  // overlong
+      if (c == 0xF4) hi = 0x8F;  // above U+10FFFF
+    } else {
+      return false;
+    }
+    if (end - p <= n) return false;
+    if (p[1] < lo || p[1] > hi) return false;
+    for (int i = 2; i <= n; ++i)
+      if ((p[i] & 0xC0) != 0x80) return false;
+    p += n + 1;
+  }
+  return true;
+}
+
+}  // namespace detail
 }  // namespace smmf::protocol

@@ -1,0 +1,181 @@
+#pragma once
+/// A cursor over JSON text for the one-pass scanners (stream chunks, responses, requests): it
+/// checks the syntax of what it reads and skips (balanced containers, strings without raw
+/// control characters and with valid escapes, literals, numbers) without building a tree.
+/// Not UTF-8: callers that must reject invalid UTF-8 as Boost.JSON does check it themselves
+/// (valid_utf8). The scanners give up (and their callers use the full parser) on anything they
+/// do not fully understand, so the cursor only has to be exact on what it accepts.
+#include <string>
+#include <string_view>
+
+#include "protocol/json_text.h"
+
+namespace smmf::protocol::detail {
+
+class JsonCursor {
+ public:
+  static constexpr int kMaxDepth = 64;
+
+  explicit JsonCursor(std::string_view s) : p_(s.data()), end_(s.data() + s.size()) {}
+
+  const char* pos() const { return p_; }
+  bool at_end() {
+    ws();
+    return p_ == end_;
+  }
+  void ws() {
+    while (p_ != end_ && (*p_ == ' ' || *p_ == '\t' || *p_ == '\n' || *p_ == '\r')) ++p_;
+  }
+  bool eat(char c) {
+    ws();
+    if (p_ == end_ || *p_ != c) return false;
+    ++p_;
+    return true;
+  }
+  char peek() {
+    ws();
+    return p_ == end_ ? '\0' : *p_;
+  }
+  /// A string token; `raw` is its text between the quotes, `escaped` whether it has escapes.
+  /// An escape must be one of JSON's (\" \\ \/ \b \f \n \r \t \uXXXX); a \u escape also sets
+  /// unicode_escape() until clear_flags() (a scanner that skips strings but must agree
+  /// with Boost.JSON on lone surrogates can give up).
+  bool string(std::string_view& raw, bool& escaped) {
+    if (!eat('"')) return false;
+    const char* start = p_;
+    escaped = false;
+    while (p_ != end_) {
+      // Up to the next quote, backslash or control character: byte by byte for the first 16
+      // (keys, short values), then eight bytes at a time (long texts).
+      const char* stop = end_ - p_ > 16 ? p_ + 16 : end_;
+      while (p_ != stop && !special(*p_)) ++p_;
+      if (p_ == stop && p_ != end_)
+        p_ += json_plain_prefix(std::string_view(p_, static_cast<size_t>(end_ - p_)));
+      if (p_ == end_) return false;
+      char c = *p_;
+      if (c == '"') {
+        raw = std::string_view(start, static_cast<size_t>(p_ - start));
+        ++p_;
+        return true;
+      }
+      if (c != '\\') return false;  // a control character
+      escaped = true;
+      if (++p_ == end_) return false;
+      switch (*p_) {
+        case '"':
+        case '\\':
+        case '/':
+        case 'b':
+        case 'f':
+        case 'n':
+        case 'r':
+        case 't':
+          ++p_;
+          break;
+        case 'u':
+          unicode_escape_ = true;
+          if (end_ - p_ < 5) return false;
+          for (int i = 1; i <= 4; ++i)
+            if (!hex(p_[i])) return false;
+          p_ += 5;
+          break;
+        default:
+          return false;
+      }
+    }
+    return false;
+  }
+  bool unicode_escape() const { return unicode_escape_; }
+  /// A number with an exponent of more than six digits was read (Boost.JSON rejects some).
+  bool long_exponent() const { return long_exponent_; }
+  void clear_flags() { unicode_escape_ = long_exponent_ = false; }
+  static bool special(char c) {
+    return c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20;
+  }
+  bool literal(std::string_view word) {
+    ws();
+    if (static_cast<size_t>(end_ - p_) < word.size() || std::string_view(p_, word.size()) != word)
+      return false;
+    p_ += word.size();
+    return true;
+  }
+  /// JSON's number grammar: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+  bool number(std::string_view& text) {
+    ws();
+    const char* start = p_;
+    auto digits = [&] {
+      const char* d = p_;
+      while (p_ != end_ && *p_ >= '0' && *p_ <= '9') ++p_;
+      return p_ != d;
+    };
+    if (p_ != end_ && *p_ == '-') ++p_;
+    if (p_ != end_ && *p_ == '0')
+      ++p_;
+    else if (!digits())
+      return false;
+    if (p_ != end_ && *p_ == '.') {
+      ++p_;
+      if (!digits()) return false;
+    }
+    if (p_ != end_ && (*p_ == 'e' || *p_ == 'E')) {
+      ++p_;
+      if (p_ != end_ && (*p_ == '+' || *p_ == '-')) ++p_;
+      const char* e = p_;
+      if (!digits()) return false;
+      if (p_ - e > 6) long_exponent_ = true;  // Boost.JSON: "exponent overflow" past ~2^31
+    }
+    text = std::string_view(start, static_cast<size_t>(p_ - start));
+    return true;
+  }
+  /// Skips one value, at most kMaxDepth - depth containers deep.
+  bool skip_value(int depth = 0) {
+    if (depth > kMaxDepth) return false;
+    std::string_view sv;
+    bool esc = false;
+    switch (peek()) {
+      case '"':
+        return string(sv, esc);
+      case '{':
+        ++p_;
+        if (eat('}')) return true;
+        do {
+          if (!string(sv, esc) || !eat(':') || !skip_value(depth + 1)) return false;
+        } while (eat(','));
+        return eat('}');
+      case '[':
+        ++p_;
+        if (eat(']')) return true;
+        do {
+          if (!skip_value(depth + 1)) return false;
+        } while (eat(','));
+        return eat(']');
+      case 't':
+        return literal("true");
+      case 'f':
+        return literal("false");
+      case 'n':
+        return literal("null");
+      default:
+        return number(sv);
+    }
+  }
+
+ private:
+  static bool hex(char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+  }
+  const char* p_;
+  const char* end_;
+  bool unicode_escape_ = false;
+  bool long_exponent_ = false;
+};
+
+/// The text of a string token (`raw` as JsonCursor::string gives it), escapes resolved by
+/// Boost.JSON (which knows \u pairs). False for an escape Boost.JSON rejects.
+bool unescape(std::string_view raw, bool escaped, std::string& out);
+
+/// Whether `s` is well-formed UTF-8 (no overlong forms, no surrogates, at most U+10FFFF), as
+/// Boost.JSON requires of strings. ASCII is checked eight bytes at a time.
+bool valid_utf8(std::string_view s);
+
+}  // namespace smmf::protocol::detail
