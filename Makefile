@@ -5,6 +5,12 @@ JOBS       ?= $(shell nproc)
 HOST       ?= 127.0.0.1
 PORT       ?= 8000
 CMAKE_ARGS ?=
+# 1: build and build-asan compile each target's sources in batches of up to 16 (a CMake unity
+# build, SMMF_UNITY_BUILD): a cold build takes about half the CPU, since most of it is Asio/Beast
+# template code that each source would instantiate again. 0: one object per source, which
+# recompiles less after editing one file (see docs/testing.md, "CI time"). build-tsan: per source.
+UNITY ?= 1
+UNITY_ARG = -DSMMF_UNITY_BUILD=$(if $(filter 1,$(UNITY)),ON,OFF)
 # Fuzzing: seconds per target for `make fuzz`, and for the short run inside `make test`.
 FUZZ_SECONDS      ?= 60
 FUZZ_TEST_SECONDS ?= 10
@@ -37,7 +43,7 @@ llama: deps
 	@scripts/build_llama.sh > /dev/null
 
 configure: llama
-	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(LAUNCHER) \
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(LAUNCHER) $(UNITY_ARG) \
 	  -DCMAKE_PREFIX_PATH="$$(scripts/build_llama.sh)" $(CMAKE_ARGS)
 
 build: configure
@@ -57,6 +63,8 @@ ifeq ($(TEST_ASAN),1)
 endif
 
 # libFuzzer targets (clang; ASan+UBSan; only the rooms they parse, no llama.cpp) in build-fuzz.
+# Always one object per source (UNITY does not apply; ~15 s more): the parser rooms' sources are
+# still compiled one by one with -Werror, where a missing #include that a batch hides shows up.
 fuzz-build: deps
 	cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ $(LAUNCHER) \
 	  -DSMMF_FUZZ=ON -DSMMF_WITH_LLAMACPP=OFF -DSMMF_BUILD_TESTS=OFF -DSMMF_FUZZ_SECONDS=$(SECONDS_EACH) $(CMAKE_ARGS)
@@ -76,7 +84,7 @@ test-fuzz:
 # OMP_THREAD_LIMIT=1 (TSan only): ggml computes on the model thread alone, without an OpenMP team
 # whose barriers (inside uninstrumented libgomp) TSan cannot see (sanitizers/tsan.supp says more).
 test-asan: llama e2e-deps
-	cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSMMF_SANITIZE=address $(LAUNCHER) \
+	cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSMMF_SANITIZE=address $(LAUNCHER) $(UNITY_ARG) \
 	  -DCMAKE_PREFIX_PATH="$$(scripts/build_llama.sh)" $(CMAKE_ARGS)
 	cmake --build build-asan -j$(JOBS)
 	$(SAN_ENV) SMMF_FAULT_RSS_BOUND_KB=65536 ctest --test-dir build-asan --output-on-failure -j2 \

@@ -13,7 +13,7 @@ namespace json = boost::json;
 
 namespace {
 
-std::string string_field(const json::object& o, std::string_view key) {
+std::string string_member(const json::object& o, std::string_view key) {
   const json::value* v = o.if_contains(key);
   return v && v->is_string() ? std::string(v->get_string()) : std::string();
 }
@@ -25,7 +25,7 @@ std::string body_error_message(const json::value& body) {
   const json::value* e = o->if_contains("error");
   if (!e) return {};
   if (e->is_string()) return std::string(e->get_string());
-  if (const json::object* eo = e->if_object()) return string_field(*eo, "message");
+  if (const json::object* eo = e->if_object()) return string_member(*eo, "message");
   return {};
 }
 
@@ -39,7 +39,7 @@ bool is_success(unsigned status) {
   return status >= 200 && status < 300;
 }
 
-int64_t int_field(const json::object& o, std::string_view key) {
+int64_t int_member(const json::object& o, std::string_view key) {
   const json::value* v = o.if_contains(key);
   if (v && v->is_int64()) return v->get_int64();
   if (v && v->is_uint64()) return static_cast<int64_t>(v->get_uint64());
@@ -51,7 +51,7 @@ void read_relay_results(const json::array& results, ActionReply& reply) {
   for (const auto& r : results) {
     const json::object* ro = r.if_object();
     if (!ro) continue;
-    auto status = static_cast<unsigned>(int_field(*ro, "status"));
+    auto status = static_cast<unsigned>(int_member(*ro, "status"));
     if (is_success(status)) {
       ++reply.succeeded;
       continue;
@@ -59,7 +59,7 @@ void read_relay_results(const json::array& results, ActionReply& reply) {
     const json::value* body = ro->if_contains("body");
     std::string message = body ? body_error_message(*body) : std::string();
     if (message.empty()) message = fmt::format("HTTP {}", status);
-    reply.failures.push_back(fmt::format("worker {}: {}", string_field(*ro, "worker"), message));
+    reply.failures.push_back(fmt::format("worker {}: {}", string_member(*ro, "worker"), message));
   }
 }
 

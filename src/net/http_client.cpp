@@ -23,13 +23,13 @@
 #include <optional>
 #include <variant>
 
+#include "net/as_tuple.h"
 #include "net/lazy_deadline.h"
 #include "net/read_loop.h"
 #include "net/wire.h"
 
 namespace smmf::net {
 namespace {
-constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 using Clock = std::chrono::steady_clock;
 using SslStream = TlsStream;
 

@@ -13,13 +13,13 @@
 #include <array>
 #include <cerrno>
 
+#include "net/as_tuple.h"
 #include "net/lazy_deadline.h"
 #include "net/read_loop.h"
 #include "net/wire.h"
 
 namespace smmf::net {
 namespace {
-constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::string_view kServer = "smmf/" SMMF_VERSION;
 
 Status write_status(const boost::system::error_code& ec) {

@@ -3,9 +3,9 @@
 namespace smmf::engines::llama_cpp {
 namespace {
 
-struct AbandonOnExit {
+struct AbandonEmbedOnExit {
   std::shared_ptr<EmbedCall> call;
-  ~AbandonOnExit() { call->abandoned.store(true, std::memory_order_relaxed); }
+  ~AbandonEmbedOnExit() { call->abandoned.store(true, std::memory_order_relaxed); }
 };
 
 }  // namespace
@@ -16,7 +16,7 @@ asio::awaitable<Result<std::vector<std::vector<float>>>> run_pooled(
   const size_t n = inputs.size();
   auto call = std::make_shared<EmbedCall>(ctx.cancel);
   if (auto st = loop.submit(call, std::move(inputs), priority); !st) co_return st.error();
-  AbandonOnExit guard{call};
+  AbandonEmbedOnExit guard{call};
 
   std::vector<std::vector<float>> out(n);
   size_t remaining = n;

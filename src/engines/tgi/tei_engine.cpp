@@ -143,9 +143,9 @@ asio::awaitable<Result<protocol::RerankResult>> TeiEngine::rerank(
 
 namespace {
 
-class Factory : public EngineFactory {
+class TeiFactory : public EngineFactory {
  public:
-  explicit Factory(std::shared_ptr<net::HttpClient> client) : client_(std::move(client)) {}
+  explicit TeiFactory(std::shared_ptr<net::HttpClient> client) : client_(std::move(client)) {}
   std::string name() const override { return "tei"; }
 
   Result<std::shared_ptr<Engine>> create(const ModelConfig& cfg) const override {
@@ -187,7 +187,7 @@ class Factory : public EngineFactory {
 }  // namespace
 
 void register_tei(EngineRegistry& registry, std::shared_ptr<net::HttpClient> client) {
-  registry.add(std::make_unique<Factory>(std::move(client)));
+  registry.add(std::make_unique<TeiFactory>(std::move(client)));
 }
 
 }  // namespace smmf::engines::tgi

@@ -167,9 +167,9 @@ asio::awaitable<Result<protocol::Choice>> TgiEngine::stream_one(const std::strin
 
 namespace {
 
-class Factory : public EngineFactory {
+class TgiFactory : public EngineFactory {
  public:
-  explicit Factory(std::shared_ptr<net::HttpClient> client) : client_(std::move(client)) {}
+  explicit TgiFactory(std::shared_ptr<net::HttpClient> client) : client_(std::move(client)) {}
   std::string name() const override { return "tgi"; }
 
   Result<std::shared_ptr<Engine>> create(const ModelConfig& cfg) const override {
@@ -203,7 +203,7 @@ class Factory : public EngineFactory {
 }  // namespace
 
 void register_tgi(EngineRegistry& registry, std::shared_ptr<net::HttpClient> client) {
-  registry.add(std::make_unique<Factory>(std::move(client)));
+  registry.add(std::make_unique<TgiFactory>(std::move(client)));
 }
 
 }  // namespace smmf::engines::tgi
