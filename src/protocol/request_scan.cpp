@@ -161,6 +161,7 @@ bool scan_chat_request(std::string_view body, const ParseLimits& limits, ChatReq
       ok = first(kModel) && read_string(c, out.model) && !out.model.empty();
     } else if (key == "messages") {
       ok = first(kMessages) && c.eat('[') && !c.eat(']');
+      out.messages.reserve(4);
       while (ok) {
         out.messages.emplace_back();
         ok = read_message(c, out.messages.back());
