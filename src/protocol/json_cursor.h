@@ -167,6 +167,20 @@ class JsonCursor {
   bool long_exponent_ = false;
 };
 
+/// An object's members, each handed to `member(key)`, which consumes the value (false: give
+/// up). A key with escapes is given up on: no scanner looks for one.
+template <class Member>
+bool members(JsonCursor& c, Member member) {
+  if (!c.eat('{')) return false;
+  if (c.eat('}')) return true;
+  do {
+    std::string_view key;
+    bool esc = false;
+    if (!c.string(key, esc) || esc || !c.eat(':') || !member(key)) return false;
+  } while (c.eat(','));
+  return c.eat('}');
+}
+
 /// The text of a string token (`raw` as JsonCursor::string gives it), escapes resolved by
 /// Boost.JSON (which knows \u pairs). False for an escape Boost.JSON rejects.
 bool unescape(std::string_view raw, bool escaped, std::string& out);

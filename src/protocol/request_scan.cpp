@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <utility>
 
 #include "protocol/json_cursor.h"
 #include "protocol/openai_json.h"
@@ -87,35 +88,21 @@ bool read_bool(JsonCursor& c, bool& out) {
 // One element of "messages": role, content (a string or null) and name; other members are
 // ignored, as the full parser ignores them.
 bool read_message(JsonCursor& c, ChatMessage& m) {
-  if (!c.eat('{')) return false;
   bool has_role = false, has_content = false, has_name = false;
   std::string role;
-  if (!c.eat('}')) {
-    do {
-      std::string_view key;
-      bool esc = false;
-      if (!c.string(key, esc) || esc || !c.eat(':')) return false;
-      if (key == "role") {
-        if (has_role || !read_string(c, role)) return false;
-        has_role = true;
-      } else if (key == "content") {
-        if (has_content) return false;
-        has_content = true;
-        if (c.peek() == 'n') {
-          if (!c.literal("null")) return false;
-        } else if (!read_string(c, m.content)) {
-          return false;
-        }
-      } else if (key == "name") {
-        if (has_name || !read_string(c, m.name)) return false;
-        has_name = true;
-      } else if (!skip_ignored(c)) {
-        return false;
-      }
-    } while (c.eat(','));
-    if (!c.eat('}')) return false;
-  }
-  if (!has_role) return false;
+  // Each of the three at most once: with a member given twice, which counts is the full
+  // parser's call.
+  auto once = [](bool& seen) { return !std::exchange(seen, true); };
+  const bool ok = detail::members(c, [&](std::string_view key) {
+    if (key == "role") return once(has_role) && read_string(c, role);
+    if (key == "content") {
+      if (!once(has_content)) return false;
+      return c.peek() == 'n' ? c.literal("null") : read_string(c, m.content);
+    }
+    if (key == "name") return once(has_name) && read_string(c, m.name);
+    return skip_ignored(c);
+  });
+  if (!ok || !has_role) return false;
   if (role == "developer") role = "system";
   if (role != "system" && role != "user" && role != "assistant" && role != "tool") return false;
   m.role = std::move(role);
@@ -128,7 +115,6 @@ bool scan_chat_request(std::string_view body, const ParseLimits& limits, ChatReq
   out = ChatRequest{};
   if (!detail::valid_utf8(body)) return false;
   JsonCursor c(body);
-  if (!c.eat('{')) return false;
   enum : unsigned {
     kModel = 1,
     kMessages = 2,
@@ -150,11 +136,7 @@ bool scan_chat_request(std::string_view body, const ParseLimits& limits, ChatReq
   };
   auto& g = out.gen;
   int64_t max_tokens = 0, max_completion_tokens = 0;
-  if (c.eat('}')) return false;  // no model, no messages
-  do {
-    std::string_view key;
-    bool esc = false;
-    if (!c.string(key, esc) || esc || !c.eat(':')) return false;
+  const bool read = detail::members(c, [&](std::string_view key) {
     if (c.peek() == 'n') return false;  // null: absent to the full parser; rare, left to it
     bool ok = false;
     if (key == "model") {
@@ -171,18 +153,11 @@ bool scan_chat_request(std::string_view body, const ParseLimits& limits, ChatReq
     } else if (key == "stream") {
       ok = first(kStream) && read_bool(c, g.stream);
     } else if (key == "stream_options") {
-      ok = first(kStreamOptions) && c.eat('{');
       bool has_usage = false;
-      if (ok && !c.eat('}')) {
-        do {
-          std::string_view k;
-          bool e = false;
-          ok = c.string(k, e) && !e && c.eat(':') && k == "include_usage" && !has_usage &&
-               read_bool(c, g.include_usage);
-          has_usage = true;
-        } while (ok && c.eat(','));
-        ok = ok && c.eat('}');
-      }
+      ok = first(kStreamOptions) && detail::members(c, [&](std::string_view k) {
+             return k == "include_usage" && !std::exchange(has_usage, true) &&
+                    read_bool(c, g.include_usage);
+           });
     } else if (key == "max_tokens") {
       ok = first(kMaxTokens) && read_integer(c, max_tokens) && max_tokens >= 1 &&
            max_tokens <= (1 << 24);
@@ -222,9 +197,9 @@ bool scan_chat_request(std::string_view body, const ParseLimits& limits, ChatReq
         ok = false;
       }
     }
-    if (!ok) return false;  // an error, or a member this reader leaves to the full parser
-  } while (c.eat(','));
-  if (!c.eat('}') || !c.at_end()) return false;
+    return ok;  // false: an error, or a member this reader leaves to the full parser
+  });
+  if (!read || !c.at_end()) return false;
   if ((seen & (kModel | kMessages)) != (kModel | kMessages)) return false;
   if ((seen & kStreamOptions) && !g.stream) return false;  // the full parser's error
   if (seen & kMaxTokens) g.max_tokens = static_cast<int>(max_tokens);

@@ -102,18 +102,7 @@ bool small_int(Cursor& c, int& out) {
   return ec == std::errc() && end == num.data() + num.size();
 }
 
-// An object's members, each handed to `member(key)`, which consumes the value (false: give up).
-template <class Member>
-bool members(Cursor& c, Member member) {
-  if (!c.eat('{')) return false;
-  if (c.eat('}')) return true;
-  do {
-    std::string_view key;
-    bool esc = false;
-    if (!c.string(key, esc) || esc || !c.eat(':') || !member(key)) return false;
-  } while (c.eat(','));
-  return c.eat('}');
-}
+using detail::members;
 
 bool scan_usage(Cursor& c, Usage& u) {
   return members(c, [&](std::string_view key) {
