@@ -73,7 +73,14 @@ test('a repeated prompt is served from the prefix cache (cached_tokens > 0)', as
 });
 
 test('stream at temperature 0 yields the same text as non-stream, in well-formed chunks', async () => {
-  const s = await stream(srv, '/v1/chat/completions', GREEDY);
+  // The engine merges the deltas that arrive while the relay is busy writing (backpressure), so
+  // on a loaded machine a short greedy answer can come as one chunk: up to three tries to see it
+  // streamed in several.
+  let s;
+  for (let i = 0; i < 3; ++i) {
+    s = await stream(srv, '/v1/chat/completions', GREEDY);
+    if (s.chunks.length >= 2) break;
+  }
   assert.ok(s.done, 'stream ended with data: [DONE]');
   assert.equal(s.afterDone.length, 0, 'nothing after [DONE]');
   assert.ok(s.chunks.length >= 2, `several chunks (${s.chunks.length})`);
