@@ -107,6 +107,8 @@ TEST(StreamChunkScan, RejectsWhatItDoesNotKnow) {
            R"({"choices":[{"index":0}]} x)",
            R"({"a":tru})",
            R"({"a":"unterminated})",
+           R"({"a":"bad \q escape"})",  // escapes JSON does not have go to the full parser
+           R"({"a":"short \u12"})",
            R"({"a":--1})",
            R"({"a":01})",
            R"({"a":1.})",
