@@ -80,25 +80,25 @@ struct CallTrace::ModelSeries {
   std::vector<Requests> requests;
   std::vector<std::pair<std::string, prometheus::Histogram*>> latency;
 
-  prometheus::Counter& requests_of(const std::string& model, const std::string& route,
+  prometheus::Counter& requests_of(const std::string& model, std::string_view route,
                                    const std::string& instance, unsigned status) {
     std::lock_guard lock(mu);
     for (const auto& r : requests)
       if (r.status == status && r.route == route && r.instance == instance) return *r.counter;
-    auto& c = obs::cached(obs::metrics().requests, {{"route", route},
+    auto& c = obs::cached(obs::metrics().requests, {{"route", std::string(route)},
                                                     {"model", model},
                                                     {"instance", instance},
                                                     {"status", std::to_string(status)}});
-    requests.push_back({route, instance, status, &c});
+    requests.push_back({std::string(route), instance, status, &c});
     return c;
   }
-  prometheus::Histogram& latency_of(const std::string& model, const std::string& route) {
+  prometheus::Histogram& latency_of(const std::string& model, std::string_view route) {
     std::lock_guard lock(mu);
     for (const auto& [r, h] : latency)
       if (r == route) return *h;
-    auto& h = obs::cached(obs::metrics().latency, {{"route", route}, {"model", model}},
+    auto& h = obs::cached(obs::metrics().latency, {{"route", std::string(route)}, {"model", model}},
                           obs::latency_buckets());
-    latency.emplace_back(route, &h);
+    latency.emplace_back(std::string(route), &h);
     return h;
   }
 
@@ -122,14 +122,19 @@ struct CallTrace::ModelSeries {
 };
 
 CallTrace::CallTrace(net::HttpExchange& ex, obs::Tracer* tracer, engines::CallContext& ctx)
-    : ex_(ex), tracer_(tracer && tracer->exporting() ? tracer : nullptr), ctx_(ctx) {
+    : ex_(ex),
+      tracer_(tracer && tracer->exporting() ? tracer : nullptr),
+      ctx_(ctx),
+      route_(ex.target_path()) {
   auto parent = protocol::parse_traceparent(ex.header("traceparent"));
-  server_.trace_id = parent ? parent->trace_id : protocol::new_trace_id();
-  server_.span_id = protocol::new_span_id();
-  if (parent) server_.parent_span_id = parent->span_id;
+  server_ctx_.trace_id = parent ? parent->trace_id : protocol::random_trace_id();
+  server_ctx_.span_id = protocol::random_span_id();
+  server_ctx_.flags = parent ? parent->flags : uint8_t{1};
   server_.kind = SpanKind::kServer;
-  route_ = ex.target_path();
   if (tracer_) {  // the span's contents only matter when it is exported
+    server_.trace_id = server_ctx_.trace_id.str();
+    server_.span_id = server_ctx_.span_id.str();
+    if (parent) server_.parent_span_id = parent->span_id.str();
     server_.service = tracer_->service();
     server_.start_us = obs::unix_micros();
     server_.name = std::string(ex.request().method_string());
@@ -137,10 +142,10 @@ CallTrace::CallTrace(net::HttpExchange& ex, obs::Tracer* tracer, engines::CallCo
     server_.name += route_;
     server_.attributes["route"] = route_;
   }
-  server_ctx_ = {server_.trace_id, server_.span_id, parent ? parent->flags : uint8_t{1}};
   ctx_.trace = server_ctx_;
-  ex.add_response_header("x-trace-id", server_.trace_id);
-  ex.add_response_header("traceparent", protocol::format_traceparent(server_ctx_));
+  ex.add_response_header("x-trace-id", server_ctx_.trace_id);
+  std::array<char, 55> traceparent;
+  ex.add_response_header("traceparent", protocol::format_traceparent(server_ctx_, traceparent));
 }
 
 void CallTrace::start_request(const std::string& model, const std::string& response_id) {
@@ -231,7 +236,7 @@ void CallTrace::begin_attempt(const std::string& instance, const engines::Engine
   attempt_->attributes["instance"] = instance;
   attempt_->attributes["engine"] = engine_;
   attempt_->attributes["attempt"] = attempts_ - 1;
-  ctx_.trace = {server_.trace_id, attempt_->span_id, server_ctx_.flags};
+  ctx_.trace = {server_ctx_.trace_id, protocol::SpanId(attempt_->span_id), server_ctx_.flags};
 }
 
 void CallTrace::end_attempt(const Status& outcome, bool retrying) {
@@ -346,11 +351,9 @@ void CallTrace::record_engine_spans(const protocol::EngineTimings& t, int comple
 
 CallTrace::~CallTrace() {
   auto now = std::chrono::steady_clock::now();
-  server_.end_us = obs::unix_micros();
+  if (tracer_) server_.end_us = obs::unix_micros();
   const unsigned status = ex_.status();
   const double latency = seconds(now - started_);
-  const std::string& route = route_;
-  const std::string model = counted_ ? model_ : std::string("-");
   auto& m = obs::metrics();
   if (counted_) {
     series(series_->in_flight, m.in_flight, model_).Decrement();
@@ -358,9 +361,11 @@ CallTrace::~CallTrace() {
   }
   if (counted_ && series_) {
     static const std::string kNone = "-";
-    series_->requests_of(model_, route, instance_.empty() ? kNone : instance_, status).Increment();
-    series_->latency_of(model_, route).Observe(latency);
+    series_->requests_of(model_, route_, instance_.empty() ? kNone : instance_, status).Increment();
+    series_->latency_of(model_, route_).Observe(latency);
   } else {
+    const std::string route(route_);
+    const std::string model = counted_ ? model_ : std::string("-");
     obs::cached(m.requests, {{"route", route},
                              {"model", model},
                              {"instance", instance_.empty() ? "-" : instance_},

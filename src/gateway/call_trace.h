@@ -60,7 +60,7 @@ class CallTrace {
   net::HttpExchange& ex_;
   observability::Tracer* tracer_;  ///< null when spans go nowhere (no exporter)
   engines::CallContext& ctx_;
-  std::string route_;
+  std::string_view route_;  ///< the request's target path (the exchange outlives this)
   observability::Span server_;
   protocol::TraceContext server_ctx_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();

@@ -10,6 +10,10 @@ TEST(TraceContext, ParsesAValidHeader) {
   EXPECT_EQ(ctx->trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
   EXPECT_EQ(ctx->span_id, "00f067aa0ba902b7");
   EXPECT_EQ(ctx->flags, 1);
+  EXPECT_TRUE(ctx->valid());
+  EXPECT_FALSE(TraceContext{}.valid());
+  EXPECT_EQ(format_traceparent(TraceContext{}), "");  // nothing to send
+  EXPECT_TRUE(TraceId("abc").empty());                // not 32 digits: unset
   EXPECT_EQ(format_traceparent(*ctx), "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
 }
 
@@ -33,9 +37,10 @@ TEST(TraceContext, NewIdsAreValidAndDistinct) {
   auto a = new_trace_id(), b = new_trace_id();
   EXPECT_EQ(a.size(), 32u);
   EXPECT_NE(a, b);
+  EXPECT_NE(random_trace_id(), random_trace_id());
   auto s = new_span_id();
   EXPECT_EQ(s.size(), 16u);
-  EXPECT_TRUE(parse_traceparent(format_traceparent({a, s, 1})));
+  EXPECT_TRUE(parse_traceparent(format_traceparent(TraceContext{TraceId(a), SpanId(s), 1})));
 }
 
 }  // namespace smmf::protocol
