@@ -116,20 +116,27 @@ std::string_view HttpExchange::header(std::string_view name) const {
 }
 
 void HttpExchange::add_log_field(std::string_view key, std::string_view value) {
-  if (!log_fields_.empty()) log_fields_ += ' ';
+  if (log_fields_.empty())
+    log_fields_.reserve(96);  // model, instance, tokens: one allocation for the call's fields
+  else
+    log_fields_ += ' ';
   log_fields_ += key;
   log_fields_ += '=';
   log_fields_ += value;
 }
 
-void HttpExchange::add_response_header(std::string name, std::string value) {
-  if (extra_headers_.empty()) extra_headers_.reserve(4);  // a call adds three or four
-  extra_headers_.emplace_back(std::move(name), std::move(value));
+void HttpExchange::add_response_header(std::string_view name, std::string_view value) {
+  if (added_text_.empty()) added_text_.reserve(192);
+  const auto at = static_cast<uint32_t>(added_text_.size());
+  added_text_ += name;
+  added_text_ += value;
+  added_.push_back({at, static_cast<uint32_t>(name.size()), at + static_cast<uint32_t>(name.size()),
+                    static_cast<uint32_t>(value.size())});
 }
 
 void HttpExchange::decorate(Response& res) {
   res.set(http::field::server, kServer);
-  for (const auto& [k, v] : extra_headers_) res.set(k, v);
+  for (const auto& h : added_) res.set(added_name(h), added_value(h));
   if (server_stopping_ && server_stopping_->load()) keep_alive_ = false;
   res.keep_alive(keep_alive_);
 }
@@ -187,16 +194,16 @@ asio::awaitable<Status> HttpExchange::send_text(http::status status, std::string
   // The head written directly, as send() would write it (no Beast field list): the same
   // fields, an added header replacing an earlier one of the same name as Response::set does.
   std::string head;
-  head.reserve(160 + 64 * extra_headers_.size());
+  head.reserve(160 + added_text_.size() + 4 * added_.size());
   wire::append_status_line(head, req_.version(), status);
   wire::append_field(head, "Content-Type", content_type);
   wire::append_field(head, "Server", kServer);
-  for (size_t i = 0; i < extra_headers_.size(); ++i) {
-    const auto& [k, v] = extra_headers_[i];
+  for (size_t i = 0; i < added_.size(); ++i) {
+    const std::string_view k = added_name(added_[i]);
     bool replaced = false;
-    for (size_t j = i + 1; j < extra_headers_.size() && !replaced; ++j)
-      replaced = beast::iequals(extra_headers_[j].first, k);
-    if (!replaced) wire::append_field(head, k, v);
+    for (size_t j = i + 1; j < added_.size() && !replaced; ++j)
+      replaced = beast::iequals(added_name(added_[j]), k);
+    if (!replaced) wire::append_field(head, k, added_value(added_[i]));
   }
   wire::append_content_length(head, body.size());
   if (req_.version() >= 11) {

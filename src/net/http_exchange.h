@@ -7,6 +7,7 @@
 /// Deadline: when the server's request_timeout passes, `expire()` cancels the call (the
 /// `watch_disconnect` callback) and later writes fail; the server answers 504 if nothing was sent.
 #include <array>
+#include <boost/container/small_vector.hpp>
 #include <boost/json/value.hpp>
 
 #include <atomic>
@@ -79,8 +80,9 @@ class HttpExchange {
   /// Extra fields for the access log line (e.g. "model=qwen").
   void add_log_field(std::string_view key, std::string_view value);
   const std::string& log_fields() const { return log_fields_; }
-  /// Headers added to whatever response is sent (e.g. x-request-id).
-  void add_response_header(std::string name, std::string value);
+  /// Headers added to whatever response is sent (e.g. x-request-id); a later one replaces an
+  /// earlier one of the same name.
+  void add_response_header(std::string_view name, std::string_view value);
 
   /// Per-exchange state a middleware leaves for the handler (e.g. the authenticated caller),
   /// one object per type, owned by the exchange.
@@ -129,7 +131,19 @@ class HttpExchange {
   std::function<void()> on_gone_;
   std::unordered_map<std::type_index, std::shared_ptr<void>> locals_;
   std::string log_fields_;
-  std::vector<std::pair<std::string, std::string>> extra_headers_;
+  // The added headers' names and values, back to back in one buffer (a call adds three or
+  // four: one allocation instead of one per long value).
+  struct AddedHeader {
+    uint32_t name_at, name_size, value_at, value_size;
+  };
+  std::string added_text_;
+  boost::container::small_vector<AddedHeader, 4> added_;
+  std::string_view added_name(const AddedHeader& h) const {
+    return std::string_view(added_text_).substr(h.name_at, h.name_size);
+  }
+  std::string_view added_value(const AddedHeader& h) const {
+    return std::string_view(added_text_).substr(h.value_at, h.value_size);
+  }
   struct Watch;
   std::shared_ptr<Watch> watch_;
 };
