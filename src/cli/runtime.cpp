@@ -116,6 +116,7 @@ std::shared_ptr<net::HttpClient> make_cluster_client(boost::asio::io_context& io
     opts.default_headers.emplace_back(std::string(gateway::Authenticator::kClusterHeader),
                                       cfg.cluster.token);
   if (!cfg.cluster.ca_file.empty()) opts.ca_file = cfg.cluster.ca_file;
+  opts.keep_idle_timers = true;  // the roles' io_context runs until stopped
   return std::make_shared<net::HttpClient>(ioc.get_executor(), std::move(opts));
 }
 

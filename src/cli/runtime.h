@@ -34,7 +34,7 @@ std::shared_ptr<net::HttpServer> make_server(boost::asio::io_context& ioc, const
 
 /// The client for calls between the roles (register, heartbeat, watch, relays, instance
 /// calls): it sends the cluster token and trusts [cluster] ca_file. Never give it to engines
-/// that call third parties.
+/// that call third parties. For the roles' processes only (it keeps idle timers armed).
 std::shared_ptr<net::HttpClient> make_cluster_client(boost::asio::io_context& ioc,
                                                      const Config& cfg,
                                                      net::ClientOptions opts = {});

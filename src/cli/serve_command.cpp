@@ -107,7 +107,9 @@ int run_serve(const ServeOptions& opts) {
     return 2;
   }
   asio::io_context ioc(io_concurrency_hint(cfg->server.threads));
-  auto http = std::make_shared<net::HttpClient>(ioc.get_executor());
+  net::ClientOptions http_opts;
+  http_opts.keep_idle_timers = true;  // the io_context runs until stopped
+  auto http = std::make_shared<net::HttpClient>(ioc.get_executor(), http_opts);
   auto cluster_http = make_cluster_client(ioc, *cfg);  // to other roles, with the cluster token
   engines::EngineRegistry engines;
   engines::register_builtin_engines(engines, http);

@@ -89,7 +89,9 @@ int run_worker(const WorkerOptions& o) {
     return 2;
   }
   asio::io_context ioc(io_concurrency_hint(cfg.server.threads));
-  auto http = std::make_shared<net::HttpClient>(ioc.get_executor());
+  net::ClientOptions http_opts;
+  http_opts.keep_idle_timers = true;  // the io_context runs until stopped
+  auto http = std::make_shared<net::HttpClient>(ioc.get_executor(), http_opts);
   engines::EngineRegistry engines;
   engines::register_builtin_engines(engines, http);
   worker::ModelManager models(engines, worker::ResidencyLimits::from(cfg.worker));

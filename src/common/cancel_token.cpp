@@ -39,7 +39,9 @@ CancelToken::Subscription CancelToken::on_cancel(std::function<void()> cb) {
 
 void CancelToken::remove(uint64_t id) {
   std::lock_guard lock(mu_);
-  std::erase_if(callbacks_, [id](const auto& p) { return p.first == id; });
+  callbacks_.erase(std::remove_if(callbacks_.begin(), callbacks_.end(),
+                                  [id](const auto& p) { return p.first == id; }),
+                   callbacks_.end());
 }
 
 }  // namespace smmf

@@ -9,12 +9,13 @@
 /// be short, must not block and must not use the token; typically it posts work to an executor.
 /// Lifetime: a callback never runs once its Subscription is gone; the token must outlive its
 /// subscriptions.
+#include <boost/container/small_vector.hpp>
+
 #include <atomic>
 #include <cstdint>
 #include <functional>
 #include <mutex>
 #include <utility>
-#include <vector>
 
 namespace smmf {
 
@@ -51,7 +52,8 @@ class CancelToken {
   std::atomic<bool> cancelled_{false};
   std::mutex mu_;
   uint64_t next_id_ = 1;
-  std::vector<std::pair<uint64_t, std::function<void()>>> callbacks_;
+  // A call has one or two subscribers at a time (the upstream request, a stream): inline.
+  boost::container::small_vector<std::pair<uint64_t, std::function<void()>>, 2> callbacks_;
 };
 
 }  // namespace smmf

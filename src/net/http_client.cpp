@@ -140,27 +140,29 @@ struct ResponseStream::Conn {
 /// While alive, a cancel of `token` (from any thread) runs `stop` on `ex`: the executor of the
 /// coroutine waiting on the I/O that `stop` interrupts, so that the two never run at once. A
 /// stop posted before the scope ends but run after it finds it gone and does nothing.
-class ResponseStream::CancelScope {
- public:
-  CancelScope(CancelToken& token, asio::any_io_executor ex, std::function<void()> stop)
-      : stop_(std::make_shared<std::function<void()>>(std::move(stop))) {
-    std::weak_ptr<std::function<void()>> weak = stop_;
-    sub_ = token.on_cancel([ex = std::move(ex), weak] {
-      asio::post(ex, [weak] {
-        if (auto s = weak.lock()) (*s)();
-      });
-    });
-  }
-  CancelScope(const CancelScope&) = delete;
-  CancelScope& operator=(const CancelScope&) = delete;
-  /// What a cancel does from now on; called on the executor the cancel posts to, so a cancel
-  /// already posted runs the new action.
-  void retarget(std::function<void()> stop) { *stop_ = std::move(stop); }
-
- private:
-  std::shared_ptr<std::function<void()>> stop_;
-  CancelToken::Subscription sub_;  // deregistered first
+struct ResponseStream::CancelScope::State : std::enable_shared_from_this<State> {
+  State(asio::any_io_executor e, std::function<void()> s) : ex(std::move(e)), stop(std::move(s)) {}
+  asio::any_io_executor ex;
+  std::function<void()> stop;
 };
+
+ResponseStream::CancelScope::CancelScope(CancelToken& token, asio::any_io_executor ex,
+                                         std::function<void()> stop)
+    : state_(std::make_shared<State>(std::move(ex), std::move(stop))) {
+  // The token's callback holds a plain pointer (no allocation of its own): it cannot outlive
+  // the state, since the subscription ends first, and a cancel runs callbacks under the token's
+  // lock. `ex` never changes, so reading it from the cancelling thread is safe. What it posts
+  // holds a weak pointer: the scope may be gone by the time that runs.
+  sub_ = token.on_cancel([state = state_.get()] {
+    asio::post(state->ex, [weak = state->weak_from_this()] {
+      if (auto live = weak.lock()) live->stop();
+    });
+  });
+}
+
+void ResponseStream::CancelScope::retarget(std::function<void()> stop) {
+  state_->stop = std::move(stop);
+}
 
 HttpClient::HttpClient(asio::any_io_executor ex, ClientOptions opts)
     : ex_(std::move(ex)), opts_(std::move(opts)) {
@@ -187,7 +189,7 @@ size_t HttpClient::idle_connections() const {
   return n;
 }
 
-std::unique_ptr<ResponseStream::Conn> HttpClient::take_idle(const std::string& key) {
+std::unique_ptr<ResponseStream::Conn> HttpClient::take_idle(std::string_view key) {
   std::lock_guard lock(mu_);
   auto it = idle_.find(key);
   if (it == idle_.end()) return nullptr;
@@ -206,8 +208,14 @@ std::unique_ptr<ResponseStream::Conn> HttpClient::take_idle(const std::string& k
 void HttpClient::give_back(std::unique_ptr<Conn> conn) {
   conn->last_used = Clock::now();
   conn->parser.reset();
-  // An idle pooled connection holds no timer (io_context::run can return).
-  if (conn->io) conn->io->cancel();
+  // An idle pooled connection holds no timer (io_context::run can return), unless the process
+  // runs until stopped (keep_idle_timers: no cancel now and re-arm on the next call).
+  if (conn->io) {
+    if (opts_.keep_idle_timers)
+      conn->io->clear();
+    else
+      conn->io->cancel();
+  }
   std::lock_guard lock(mu_);
   auto& v = idle_[conn->key];
   if (v.size() < opts_.max_idle_per_host) v.push_back(std::move(conn));
@@ -291,15 +299,33 @@ HttpClient::open(const Url& url, ClientRequest req) {
   const ProxyServer* proxy = opts_.proxy.select(url);
   // Through a proxy, plain http requests name the whole URL (absolute form).
   const bool absolute = proxy && !url.tls;
-  const std::string target =
-      absolute ? url.origin() + url.path + req.target : url.path + req.target;
-  const std::string host =
-      url.port == (url.tls ? 443 : 80) ? url.host : url.host + ':' + std::to_string(url.port);
+  // The origin ("http://host:port"), which is also the pool's key (with " via <proxy>" through
+  // a proxy) and holds the Host field's "host:port": written into this frame, not allocated.
+  fmt::memory_buffer key_buf;
+  auto add = [&key_buf](std::string_view text) {
+    key_buf.append(text.data(), text.data() + text.size());
+  };
+  const std::string_view scheme = url.tls ? "https://" : "http://";
+  add(scheme);
+  add(url.host);
+  add(":");
+  add(fmt::format_int(url.port).c_str());
+  const size_t origin_size = key_buf.size();
+  if (proxy) {
+    add(" via ");
+    add(proxy->origin());
+  }
+  const std::string_view key(key_buf.data(), key_buf.size());
+  const std::string_view origin(key_buf.data(), origin_size);
+  const std::string_view host = url.port == (url.tls ? 443 : 80)
+                                    ? std::string_view(url.host)
+                                    : origin.substr(scheme.size());  // host:port
   std::string head;
   {
     // Written directly (no Beast field list); a later field replaces an earlier one of the same
-    // name, so a model's headers can override the defaults.
-    wire::RequestHead h(req.method, target);
+    // name, so a model's headers can override the defaults. The target: the Url's base path
+    // and the request's (after the origin, in absolute form through a proxy).
+    wire::RequestHead h(req.method, {absolute ? origin : std::string_view(), url.path, req.target});
     h.set("Host", host);
     h.set("User-Agent", "smmf/" SMMF_VERSION);
     for (const auto& [k, v] : opts_.default_headers) h.set(k, v);
@@ -313,12 +339,11 @@ HttpClient::open(const Url& url, ClientRequest req) {
     if (!req.body.empty() || post || req.method == http::verb::put ||
         req.method == http::verb::options)
       length = req.body.size();
-    head.reserve(256 + target.size());
+    head.reserve(256 + origin.size() + url.path.size() + req.target.size());
     h.append_to(head, length);
   }
   std::array<asio::const_buffer, 2> wire_bufs{asio::buffer(head), asio::buffer(req.body)};
 
-  std::string key = proxy ? url.origin() + " via " + proxy->origin() : url.origin();
   const auto deadline = opts_.total_timeout.count() > 0 ? Clock::now() + opts_.total_timeout
                                                         : Clock::time_point::max();
   CancelToken* cancel = req.cancel.get();
@@ -327,14 +352,12 @@ HttpClient::open(const Url& url, ClientRequest req) {
     if (cancel && cancel->cancelled()) co_return ClientError{cancelled_error(), true};
     std::unique_ptr<Conn> conn = attempt == 0 ? take_idle(key) : nullptr;
     if (!conn) {
-      auto c = co_await connect(url, proxy, key, deadline, cancel);
+      auto c = co_await connect(url, proxy, std::string(key), deadline, cancel);
       if (!c) co_return c.error();
       conn = std::move(*c);
     }
-    std::unique_ptr<ResponseStream::CancelScope> scope;
-    if (cancel)
-      scope = std::make_unique<ResponseStream::CancelScope>(*cancel, here,
-                                                            [&conn] { conn->tcp().close(); });
+    std::optional<ResponseStream::CancelScope> scope;
+    if (cancel) scope.emplace(*cancel, here, [&conn] { conn->tcp().close(); });
     conn->deadline_on(here).expires_at(expiry(opts_.first_byte_timeout, deadline));
     boost::system::error_code ec;
     const size_t sent =
@@ -348,9 +371,20 @@ HttpClient::open(const Url& url, ClientRequest req) {
       conn->parser.emplace();
       conn->parser->body_limit(boost::none);
       conn->parser->header_limit(static_cast<uint32_t>(opts_.max_header_bytes));
-      ec = co_await std::visit(
-          [&](auto& s) { return read_message(io_stream(s), conn->buffer, *conn->parser, true); },
-          conn->stream);
+      // The wait for the head, inline (no read_message frame): parse what is here, else read.
+      while (!parse_buffered(conn->buffer, *conn->parser, true, ec)) {
+        auto [rec, n] = co_await std::visit(
+            [&](auto& s) {
+              return io_stream(s).async_read_some(
+                  conn->buffer.prepare(beast::read_size(conn->buffer, 65536)), kTuple);
+            },
+            conn->stream);
+        if (rec) {
+          ec = rec == asio::error::eof ? at_eof(*conn->parser, true) : rec;
+          break;
+        }
+        conn->buffer.commit(n);
+      }
     }
     conn->io->clear();
     if (ec && conn->timed_out) ec = beast::error::timeout;
@@ -363,7 +397,7 @@ HttpClient::open(const Url& url, ClientRequest req) {
     auto stream =
         std::unique_ptr<ResponseStream>(new ResponseStream(shared_from_this(), std::move(conn)));
     stream->deadline_ = deadline;
-    if (scope) stream->watch_cancel(std::move(req.cancel), std::move(scope));  // the stream's now
+    if (scope) stream->watch_cancel(std::move(req.cancel), std::move(*scope));  // the stream's now
     co_return stream;
   }
 }
@@ -398,8 +432,7 @@ void ResponseStream::drop_connection() {
   conn_.reset();
 }
 
-void ResponseStream::watch_cancel(std::shared_ptr<CancelToken> token,
-                                  std::unique_ptr<CancelScope> scope) {
+void ResponseStream::watch_cancel(std::shared_ptr<CancelToken> token, CancelScope scope) {
   cancel_ = std::move(token);
   cancel_scope_ = std::move(scope);
   // Closing the socket ends a pending read at once; a later read() sees the token.
@@ -414,37 +447,63 @@ ResponseStream::~ResponseStream() {
     client_->give_back(std::move(conn_));
 }
 
+Result<ResponseStream::Parsed> ResponseStream::parse_buffered(std::string& out) {
+  auto& parser = *conn_->parser;
+  auto& buf = conn_->body_buf;
+  // What is already buffered (the body that came with the header, the next chunks of a stream
+  // that arrived together) is parsed here, synchronously: no composed operation and no trip
+  // through the executor per chunk.
+  while (conn_->buffer.size() > 0 && !parser.is_done()) {
+    parser.get().body().data = buf.data();
+    parser.get().body().size = buf.size();
+    boost::system::error_code ec;
+    size_t used = parser.put(conn_->buffer.data(), ec);
+    conn_->buffer.consume(used);
+    if (ec == http::error::need_buffer) ec = {};
+    if (ec == http::error::need_more) break;  // a partial chunk: the rest is on the network
+    if (ec) {
+      drop_connection();
+      return Error{ErrorCode::kUnavailable,
+                   fmt::format("upstream sent an invalid response: {}", ec.message()),
+                   {}};
+    }
+    size_t got = buf.size() - parser.get().body().size;
+    if (parser.is_done()) done_ = true;
+    out.append(buf.data(), got);
+    if (got > 0 || done_) return Parsed::kBody;
+    if (used == 0) break;
+  }
+  if (parser.is_done()) {
+    done_ = true;
+    return Parsed::kBody;
+  }
+  return Parsed::kNeedRead;
+}
+
+std::optional<Result<std::string>> ResponseStream::read_all_now() {
+  if (done_ || !conn_ || !conn_->parser) return std::nullopt;
+  auto& parser = *conn_->parser;
+  const auto left = parser.content_length_remaining();
+  if (!left || *left > conn_->buffer.size()) return std::nullopt;
+  if (*left > client_->opts_.max_response_bytes) return std::nullopt;  // read_all's error
+  std::string out;
+  out.reserve(static_cast<size_t>(*left));
+  while (!done_) {
+    auto r = parse_buffered(out);
+    if (!r) return Result<std::string>(r.error());
+    if (*r == Parsed::kNeedRead) return std::nullopt;  // not reached: the whole body is here
+  }
+  return Result<std::string>(std::move(out));
+}
+
 asio::awaitable<Result<std::string>> ResponseStream::read() {
   if (done_ || !conn_) co_return std::string();
   auto& parser = *conn_->parser;
-  auto& buf = conn_->body_buf;
   while (true) {
-    // What is already buffered (the body that came with the header, the next chunks of a
-    // stream that arrived together) is parsed here, synchronously: no composed operation and
-    // no trip through the executor per chunk.
-    while (conn_->buffer.size() > 0 && !parser.is_done()) {
-      parser.get().body().data = buf.data();
-      parser.get().body().size = buf.size();
-      boost::system::error_code ec;
-      size_t used = parser.put(conn_->buffer.data(), ec);
-      conn_->buffer.consume(used);
-      if (ec == http::error::need_buffer) ec = {};
-      if (ec == http::error::need_more) break;  // a partial chunk: the rest is on the network
-      if (ec) {
-        drop_connection();
-        co_return Error{ErrorCode::kUnavailable,
-                        fmt::format("upstream sent an invalid response: {}", ec.message()),
-                        {}};
-      }
-      size_t got = buf.size() - parser.get().body().size;
-      if (parser.is_done()) done_ = true;
-      if (got > 0 || done_) co_return std::string(buf.data(), got);
-      if (used == 0) break;
-    }
-    if (parser.is_done()) {
-      done_ = true;
-      co_return std::string();
-    }
+    std::string piece;
+    auto parsed = parse_buffered(piece);
+    if (!parsed) co_return parsed.error();
+    if (*parsed == Parsed::kBody) co_return piece;
     if (cancel_ && cancel_->cancelled()) {
       drop_connection();
       co_return cancelled_error();
@@ -529,6 +588,7 @@ void ResponseStream::finish_in_background(std::unique_ptr<ResponseStream> stream
 }
 
 asio::awaitable<Result<std::string>> ResponseStream::read_all() {
+  if (auto now = read_all_now()) co_return std::move(*now);
   std::string out;
   while (true) {
     auto piece = co_await read();

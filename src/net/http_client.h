@@ -20,6 +20,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,11 @@ struct ClientOptions {
   size_t max_response_bytes = 64 << 20;  ///< whole-body reads beyond it fail
   size_t max_sse_event_bytes = 8 << 20;  ///< one streamed event beyond it fails the stream
   size_t max_header_bytes = 64 << 10;    ///< a larger response header fails the call
+  /// A pooled connection keeps its timer armed (it fires once per timeout period at most and
+  /// finds no deadline) instead of cancelling it, and re-arming it for the next call. For
+  /// servers, whose io_context runs until stopped: a pending timer keeps io_context::run() from
+  /// returning, so clients that wait for run() to return (CLI commands, tests) leave it off.
+  bool keep_idle_timers = false;
   /// Sent with every request (e.g. the cluster token); a request's own headers override them.
   std::vector<std::pair<std::string, std::string>> default_headers;
   std::string ca_file;  ///< extra CA bundle; empty = system store only
@@ -112,6 +118,10 @@ class ResponseStream {
   bool buffered() const;
   /// Reads the rest (bounded by max_response_bytes).
   asio::awaitable<Result<std::string>> read_all();
+  /// The rest of the body when all of it is here already (a length-delimited body, the usual
+  /// answer of a non-streamed call): no wait and no coroutine frame. Nullopt, consuming
+  /// nothing, when read_all() must wait for the network.
+  std::optional<Result<std::string>> read_all_now();
   /// Hands over a stream whose caller needs no more of it (e.g. after an SSE `[DONE]`): the
   /// rest of the body is read and dropped in the background, each read within `read_timeout`
   /// and at most `max_bytes` in all, so that a body that ends promptly returns its connection
@@ -124,19 +134,38 @@ class ResponseStream {
  private:
   friend class HttpClient;
   struct Conn;
-  class CancelScope;
+  /// Closes the call's connection when its CancelToken is cancelled: the cancel posts `stop`
+  /// to the executor given, where it runs unless the scope is gone by then. Movable (the action
+  /// stays put).
+  class CancelScope {
+   public:
+    CancelScope(CancelToken& token, asio::any_io_executor ex, std::function<void()> stop);
+    /// What a cancel does from now on; called on the executor the cancel posts to, so a cancel
+    /// already posted runs the new action.
+    void retarget(std::function<void()> stop);
+
+   private:
+    struct State;
+    std::shared_ptr<State> state_;
+    CancelToken::Subscription sub_;  // deregistered first
+  };
   ResponseStream(std::shared_ptr<HttpClient> client, std::unique_ptr<Conn> conn);
   /// Takes over open()'s cancel subscription (one subscription for the whole call).
-  void watch_cancel(std::shared_ptr<CancelToken> token, std::unique_ptr<CancelScope> scope);
+  void watch_cancel(std::shared_ptr<CancelToken> token, CancelScope scope);
   std::shared_ptr<HttpClient> client_;
   std::unique_ptr<Conn> conn_;
   std::shared_ptr<CancelToken> cancel_;
-  std::unique_ptr<CancelScope> cancel_scope_;
+  std::optional<CancelScope> cancel_scope_;
   std::chrono::milliseconds read_timeout_;
   std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
   unsigned status_ = 0;
   http::fields headers_;  // copied from the parser when the connection is dropped
   void drop_connection();
+  /// Parses the bytes already received, appending the body they hold to `out`: kBody when some
+  /// came (or the body ended), kNeedRead when the network must be read first. An error for a
+  /// malformed response (the connection is then dropped).
+  enum class Parsed { kBody, kNeedRead };
+  Result<Parsed> parse_buffered(std::string& out);
   bool done_ = false;
 };
 
@@ -162,14 +191,14 @@ class HttpClient : public std::enable_shared_from_this<HttpClient> {
   asio::awaitable<boost::system::result<std::unique_ptr<Conn>, ClientError>> connect(
       const Url& url, const ProxyServer* proxy, std::string key,
       std::chrono::steady_clock::time_point deadline, CancelToken* cancel);
-  std::unique_ptr<Conn> take_idle(const std::string& key);
+  std::unique_ptr<Conn> take_idle(std::string_view key);
   void give_back(std::unique_ptr<Conn> conn);
 
   asio::any_io_executor ex_;
   ClientOptions opts_;
   std::unique_ptr<asio::ssl::context> tls_;
   mutable std::mutex mu_;
-  std::map<std::string, std::vector<std::unique_ptr<Conn>>> idle_;
+  std::map<std::string, std::vector<std::unique_ptr<Conn>>, std::less<>> idle_;
 };
 
 }  // namespace smmf::net

@@ -272,12 +272,15 @@ asio::awaitable<void> HttpServer::session(std::shared_ptr<Connection> conn, Stre
     http::request_parser<http::string_body> parser;
     parser.header_limit(static_cast<uint32_t>(cfg_.max_header_bytes));
     parser.body_limit(cfg_.max_body_bytes);
-    boost::system::error_code ec = co_await read_message(io_stream(stream), buffer, parser, true);
+    // Usually the whole request came with the read above: parsed without read_message's frame.
+    boost::system::error_code ec;
+    if (!parse_buffered(buffer, parser, true, ec))
+      ec = co_await read_message(io_stream(stream), buffer, parser, true);
     if (!ec && parser.get()[http::field::expect] == "100-continue") {
       static constexpr std::string_view k100 = "HTTP/1.1 100 Continue\r\n\r\n";
       co_await asio::async_write(io_stream(stream), asio::buffer(k100), kTuple);
     }
-    if (!ec && !parser.is_done())
+    if (!ec && !parser.is_done() && !parse_buffered(buffer, parser, false, ec))
       ec = co_await read_message(io_stream(stream), buffer, parser, false);
     conn->io.clear();
     if (ec && conn->io_timed_out) ec = beast::error::timeout;

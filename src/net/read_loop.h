@@ -24,6 +24,38 @@
 
 namespace smmf::net {
 
+/// read_message's synchronous step: parses what `buf` holds. True when the parser has the
+/// header (`header_only`) or the whole message, or on an error (`ec`); false when the network
+/// must be read first. A caller whose bytes came with an earlier read (a request read with the
+/// wait for it, a response head with its body) is then done without read_message's frame.
+template <bool IsRequest, class Body>
+bool parse_buffered(beast::flat_buffer& buf, http::parser<IsRequest, Body>& p, bool header_only,
+                    boost::system::error_code& ec) {
+  ec = {};
+  while (buf.size() > 0) {
+    size_t used = p.put(buf.data(), ec);
+    buf.consume(used);
+    if (ec == http::error::need_more) {
+      ec = {};
+      return false;
+    }
+    if (ec || (header_only ? p.is_header_done() : p.is_done())) return true;
+    if (used == 0) return false;
+  }
+  return false;
+}
+
+/// The outcome of a read that met the end of the stream: http::error::end_of_stream if nothing
+/// was read, else what put_eof says (partial_message when the message is incomplete).
+template <bool IsRequest, class Body>
+boost::system::error_code at_eof(http::parser<IsRequest, Body>& p, bool header_only) {
+  if (!p.got_some()) return http::error::end_of_stream;
+  boost::system::error_code ec;
+  p.put_eof(ec);
+  if (!ec && !(header_only ? p.is_header_done() : p.is_done())) ec = http::error::partial_message;
+  return ec;
+}
+
 /// Until the parser has the header (`header_only`) or the whole message. At end of stream:
 /// http::error::end_of_stream if nothing was read, else what put_eof says (partial_message
 /// when the message is incomplete). `stream` is what io_stream() returns.
@@ -31,25 +63,12 @@ template <class Stream, bool IsRequest, class Body>
 asio::awaitable<boost::system::error_code> read_message(Stream& stream, beast::flat_buffer& buf,
                                                         http::parser<IsRequest, Body>& p,
                                                         bool header_only) {
-  auto done = [&] { return header_only ? p.is_header_done() : p.is_done(); };
   while (true) {
-    if (buf.size() > 0) {
-      boost::system::error_code ec;
-      size_t used = p.put(buf.data(), ec);
-      buf.consume(used);
-      if (ec && ec != http::error::need_more) co_return ec;
-      if (!ec && done()) co_return ec;
-      if (!ec && used > 0 && buf.size() > 0) continue;
-    }
+    boost::system::error_code pec;
+    if (parse_buffered(buf, p, header_only, pec)) co_return pec;
     auto [ec, n] = co_await stream.async_read_some(buf.prepare(beast::read_size(buf, 65536)),
                                                    asio::as_tuple(asio::use_awaitable));
-    if (ec == asio::error::eof) {
-      if (!p.got_some()) co_return http::error::end_of_stream;
-      boost::system::error_code eof_ec;
-      p.put_eof(eof_ec);
-      if (!eof_ec && !done()) eof_ec = http::error::partial_message;
-      co_return eof_ec;
-    }
+    if (ec == asio::error::eof) co_return at_eof(p, header_only);
     if (ec) co_return ec;
     buf.commit(n);
   }

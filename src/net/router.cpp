@@ -19,11 +19,13 @@ void Router::use(Middleware m) {
   middleware_.push_back(std::move(m));
 }
 
+// Not a coroutine: past the last middleware the handler's own awaitable is the call (no frame).
 asio::awaitable<void> Router::call(const Handler& h, HttpExchange& ex, size_t layer) const {
-  if (layer >= middleware_.size()) {
-    co_await h(ex);
-    co_return;
-  }
+  if (layer >= middleware_.size()) return h(ex);
+  return call_layer(h, ex, layer);
+}
+
+asio::awaitable<void> Router::call_layer(const Handler& h, HttpExchange& ex, size_t layer) const {
   // A named local: GCC 12 mishandles temporaries inside co_await expressions.
   Handler next = [this, &h, layer](HttpExchange& e) { return call(h, e, layer + 1); };
   co_await middleware_[layer](ex, next);
@@ -31,7 +33,7 @@ asio::awaitable<void> Router::call(const Handler& h, HttpExchange& ex, size_t la
 
 Router::Match Router::find(http::verb method, std::string_view path, const Handler*& h) const {
   bool path_known = false;
-  for (auto it = exact_.lower_bound(std::pair<std::string, http::verb>(path, http::verb{}));
+  for (auto it = exact_.lower_bound(std::pair<std::string_view, http::verb>(path, http::verb{}));
        it != exact_.end() && it->first.first == path; ++it) {
     path_known = true;
     if (it->first.second == method) {

@@ -30,8 +30,19 @@ class Router {
   asio::awaitable<void> call(const Handler& h, HttpExchange& ex, size_t layer = 0) const;
 
  private:
+  asio::awaitable<void> call_layer(const Handler& h, HttpExchange& ex, size_t layer) const;
+
   std::vector<Middleware> middleware_;
-  std::map<std::pair<std::string, http::verb>, Handler, std::less<>> exact_;
+  // By (path, method); looked up with a string_view path (no copy of it per request).
+  struct ExactLess {
+    using is_transparent = void;
+    template <class A, class B>
+    bool operator()(const A& a, const B& b) const {
+      const std::string_view ap(a.first), bp(b.first);
+      return ap < bp || (ap == bp && a.second < b.second);
+    }
+  };
+  std::map<std::pair<std::string, http::verb>, Handler, ExactLess> exact_;
   std::vector<std::tuple<std::string, http::verb, Handler>> prefixes_;  // longest first
 };
 

@@ -81,7 +81,6 @@ void RequestHead::set(std::string_view name, std::string_view value) {
       return;
     }
   }
-  if (fields_.empty()) fields_.reserve(10);
   fields_.emplace_back(name, value);
 }
 
@@ -89,7 +88,7 @@ void RequestHead::append_to(std::string& out, std::optional<size_t> content_leng
   auto method = http::to_string(method_);
   out.append(method.data(), method.size());
   out += ' ';
-  out.append(target_);
+  for (size_t i = 0; i < n_target_; ++i) out.append(target_[i]);
   out.append(" HTTP/1.1\r\n");
   for (const auto& [k, v] : fields_) {
     out.append(k);

@@ -4,7 +4,10 @@
 /// which cost more than the rest of a relayed request (see docs/BENCHMARKS.md, Gateway).
 /// Pure functions, no I/O; the caller sets Content-Length / Transfer-Encoding / Connection
 /// (prepare_payload, chunked, keep_alive) before calling them.
+#include <boost/container/small_vector.hpp>
+
 #include <array>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -31,7 +34,12 @@ void append_content_length(std::string& out, size_t n);
 /// The views must outlive `append_to`.
 class RequestHead {
  public:
-  RequestHead(http::verb method, std::string_view target) : method_(method), target_(target) {}
+  /// The request target is the pieces of `target` one after the other (e.g. a base path and a
+  /// route), so that the caller need not join them.
+  RequestHead(http::verb method, std::initializer_list<std::string_view> target) : method_(method) {
+    for (auto piece : target)
+      if (n_target_ < target_.size()) target_[n_target_++] = piece;
+  }
   void set(std::string_view name, std::string_view value);
   /// Request line, the fields in order, Content-Length when `content_length` is set, and the
   /// blank line (HTTP/1.1, so keep-alive needs no Connection field).
@@ -39,8 +47,9 @@ class RequestHead {
 
  private:
   http::verb method_;
-  std::string_view target_;
-  std::vector<std::pair<std::string_view, std::string_view>> fields_;
+  std::array<std::string_view, 3> target_;
+  size_t n_target_ = 0;
+  boost::container::small_vector<std::pair<std::string_view, std::string_view>, 10> fields_;
 };
 
 /// One chunk of a chunked body: its size line, the data, and the CRLF after it.

@@ -128,6 +128,7 @@ Result<RemoteParams> parse_remote_params(const ModelConfig& cfg, std::string_vie
 
 std::shared_ptr<net::HttpClient> make_client(const net::HttpClient& shared,
                                              net::ClientOptions opts) {
+  opts.keep_idle_timers = shared.options().keep_idle_timers;  // a server's, or a CLI's
   return std::make_shared<net::HttpClient>(shared.executor(), std::move(opts));
 }
 
