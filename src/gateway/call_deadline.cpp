@@ -19,8 +19,11 @@ struct CallDeadline::State {
 };
 
 CallDeadline::CallDeadline(asio::any_io_executor ex, CallTimeouts timeouts,
-                           std::shared_ptr<engines::CancelToken> token, bool streaming)
-    : state_(std::make_shared<State>(std::move(ex), timeouts, std::move(token))) {
+                           std::shared_ptr<engines::CancelToken> token, bool streaming) {
+  const bool whole = timeouts.request.count() > 0;
+  const bool first = streaming && timeouts.first_token.count() > 0;
+  if (!whole && !first) return;  // no timeout: no timers (the usual call)
+  state_ = std::make_shared<State>(std::move(ex), timeouts, std::move(token));
   auto arm = [this](asio::steady_timer& timer, std::chrono::milliseconds after, std::string what,
                     bool is_first) {
     timer.expires_after(after);
@@ -32,24 +35,24 @@ CallDeadline::CallDeadline(asio::any_io_executor ex, CallTimeouts timeouts,
       s->token->cancel();
     });
   };
-  if (timeouts.request.count() > 0)
-    arm(state_->whole, timeouts.request, "request_timeout_ms", false);
-  if (streaming && timeouts.first_token.count() > 0)
-    arm(state_->first, timeouts.first_token, "first_token_timeout_ms", true);
+  if (whole) arm(state_->whole, timeouts.request, "request_timeout_ms", false);
+  if (first) arm(state_->first, timeouts.first_token, "first_token_timeout_ms", true);
 }
 
 CallDeadline::~CallDeadline() {
+  if (!state_) return;
   state_->whole.cancel();
   state_->first.cancel();
 }
 
 void CallDeadline::first_token() {
-  if (state_->first_seen) return;
+  if (!state_ || state_->first_seen) return;
   state_->first_seen = true;
   state_->first.cancel();
 }
 
 std::optional<Error> CallDeadline::expired() const {
+  if (!state_) return std::nullopt;
   return state_->fired;
 }
 

@@ -30,7 +30,7 @@ class CallDeadline {
 
  private:
   struct State;
-  std::shared_ptr<State> state_;
+  std::shared_ptr<State> state_;  ///< null when no timeout applies
 };
 
 }  // namespace smmf::gateway

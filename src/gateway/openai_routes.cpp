@@ -201,8 +201,10 @@ auto with_retries(HttpExchange& ex, ModelDirectory& dir, const GatewayOptions& o
                   CallTrace& trace, const std::string& model, PickHints hints, Fn fn,
                   MayRetry may_retry) -> decltype(fn(std::declval<ModelDirectory::Pick&>())) {
   const bool group = opts.groups && opts.groups->is_group(model);
-  const std::vector<std::string> names =
-      group ? opts.groups->candidates(model) : std::vector<std::string>{model};
+  std::vector<std::string> members;  // only a group's (a model is its own one candidate)
+  if (group) members = opts.groups->candidates(model);
+  const std::span<const std::string> names =
+      group ? std::span<const std::string>(members) : std::span<const std::string>(&model, 1);
   std::optional<Error> last;
   bool last_from_pick = false;
   for (size_t m = 0; m < names.size(); ++m) {
@@ -428,12 +430,13 @@ asio::awaitable<void> OpenAiRoutes::get_model(HttpExchange& ex) {
                       Error::not_found(fmt::format("The model '{}' does not exist", id), "model"));
 }
 
+// Not coroutines: generate's awaitable is the call (one frame fewer).
 asio::awaitable<void> OpenAiRoutes::chat(HttpExchange& ex) {
-  co_await generate<protocol::ChatRequest>(ex, directory_, opts_, Kind::kChat);
+  return generate<protocol::ChatRequest>(ex, directory_, opts_, Kind::kChat);
 }
 
 asio::awaitable<void> OpenAiRoutes::completions(HttpExchange& ex) {
-  co_await generate<protocol::CompletionRequest>(ex, directory_, opts_, Kind::kCompletion);
+  return generate<protocol::CompletionRequest>(ex, directory_, opts_, Kind::kCompletion);
 }
 
 asio::awaitable<void> OpenAiRoutes::embeddings(HttpExchange& ex) {

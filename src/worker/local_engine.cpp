@@ -12,7 +12,8 @@ Status LocalEngine::health() const {
 
 asio::awaitable<Result<protocol::GenerationResult>> LocalEngine::chat(
     const protocol::ChatRequest& req, engines::DeltaSink* sink, const engines::CallContext& ctx) {
-  auto lease = co_await models_.lease(model_);
+  auto lease = models_.acquire(model_);  // a running model: no wait, no coroutine frame
+  if (!lease) lease = co_await models_.lease(model_);  // idle or loading: waits for the load
   if (!lease) co_return lease.error();
   co_return co_await lease->engine().chat(req, sink, ctx);
 }
@@ -20,14 +21,16 @@ asio::awaitable<Result<protocol::GenerationResult>> LocalEngine::chat(
 asio::awaitable<Result<protocol::GenerationResult>> LocalEngine::complete(
     const protocol::CompletionRequest& req, engines::DeltaSink* sink,
     const engines::CallContext& ctx) {
-  auto lease = co_await models_.lease(model_);
+  auto lease = models_.acquire(model_);  // a running model: no wait, no coroutine frame
+  if (!lease) lease = co_await models_.lease(model_);  // idle or loading: waits for the load
   if (!lease) co_return lease.error();
   co_return co_await lease->engine().complete(req, sink, ctx);
 }
 
 asio::awaitable<Result<protocol::EmbeddingResult>> LocalEngine::embed(
     const protocol::EmbeddingRequest& req, const engines::CallContext& ctx) {
-  auto lease = co_await models_.lease(model_);
+  auto lease = models_.acquire(model_);  // a running model: no wait, no coroutine frame
+  if (!lease) lease = co_await models_.lease(model_);  // idle or loading: waits for the load
   if (!lease) co_return lease.error();
   co_return co_await lease->engine().embed(req, ctx);
 }

@@ -65,9 +65,12 @@ Status OpenAiEngine::health() const {
   return {};
 }
 
-net::ClientRequest OpenAiEngine::make_request(std::string target, std::string body,
+net::ClientRequest OpenAiEngine::make_request(std::string_view target, std::string body,
                                               const CallContext& ctx) const {
-  auto req = net::ClientRequest::post(std::move(target) + opts_.query, std::move(body));
+  std::string full;
+  full.reserve(target.size() + opts_.query.size());
+  full.append(target).append(opts_.query);
+  auto req = net::ClientRequest::post(std::move(full), std::move(body));
   if (!opts_.api_key.empty())
     req.headers.emplace_back(opts_.auth_header, opts_.auth_prefix + opts_.api_key);
   for (const auto& h : opts_.headers) req.headers.push_back(h);
@@ -84,8 +87,7 @@ asio::awaitable<Result<GenerationResult>> OpenAiEngine::chat(const protocol::Cha
   auto body = protocol::chat_request_text(req, opts_.upstream_model, sink, opts_.dialect);
   int prompt_estimate = 0;
   for (const auto& m : req.messages) prompt_estimate += remote::estimate_tokens(m.content) + 4;
-  auto r = co_await generate("/chat/completions", std::move(body), sink, ctx, prompt_estimate);
-  co_return r;
+  return generate("/chat/completions", std::move(body), sink, ctx, prompt_estimate);
 }
 
 asio::awaitable<Result<GenerationResult>> OpenAiEngine::complete(
@@ -93,17 +95,15 @@ asio::awaitable<Result<GenerationResult>> OpenAiEngine::complete(
   auto body = protocol::completion_request_text(req, opts_.upstream_model, sink, opts_.dialect);
   int prompt_estimate = 0;
   for (const auto& p : req.prompts) prompt_estimate += remote::estimate_tokens(p);
-  auto r = co_await generate("/completions", std::move(body), sink, ctx, prompt_estimate);
-  co_return r;
+  return generate("/completions", std::move(body), sink, ctx, prompt_estimate);
 }
 
-asio::awaitable<Result<GenerationResult>> OpenAiEngine::generate(std::string target,
+asio::awaitable<Result<GenerationResult>> OpenAiEngine::generate(std::string_view target,
                                                                  std::string body, DeltaSink* sink,
                                                                  const CallContext& ctx,
                                                                  int prompt_estimate) {
   const std::string& upstream = origin_;
-  auto opened =
-      co_await client_->open(opts_.base, make_request(std::move(target), std::move(body), ctx));
+  auto opened = co_await client_->open(opts_.base, make_request(target, std::move(body), ctx));
   if (!opened) co_return opened.error().error;
   auto& stream = **opened;
   if (stream.status() != 200) {
@@ -114,9 +114,11 @@ asio::awaitable<Result<GenerationResult>> OpenAiEngine::generate(std::string tar
   }
 
   if (!sink) {
-    auto all = co_await stream.read_all();
-    if (!all) co_return all.error();
-    auto parsed = parse_response(*all, upstream);
+    // Usually the whole body came with the head: taken at once, without read_all's frame.
+    auto all = stream.read_all_now();
+    if (!all) all = co_await stream.read_all();
+    if (!*all) co_return all->error();
+    auto parsed = parse_response(**all, upstream);
     if (parsed && parsed->usage.prompt_tokens == 0 && parsed->usage.completion_tokens == 0) {
       // The upstream reported no usage: estimate it.
       parsed->usage.prompt_tokens = prompt_estimate;

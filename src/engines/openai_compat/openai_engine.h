@@ -53,10 +53,11 @@ class OpenAiEngine : public Engine {
   const OpenAiEngineOptions& options() const { return opts_; }
 
  private:
-  net::ClientRequest make_request(std::string target, std::string body,
+  net::ClientRequest make_request(std::string_view target, std::string body,
                                   const CallContext& ctx) const;
-  asio::awaitable<Result<protocol::GenerationResult>> generate(std::string target, std::string body,
-                                                               DeltaSink* sink,
+  /// `target`: a string literal (the coroutine starts later and keeps the view).
+  asio::awaitable<Result<protocol::GenerationResult>> generate(std::string_view target,
+                                                               std::string body, DeltaSink* sink,
                                                                const CallContext& ctx,
                                                                int prompt_estimate);
 
