@@ -14,34 +14,67 @@
 namespace smmf::protocol {
 
 /// How many leading bytes of `s` need no escape in a JSON string (neither '"', '\\' nor a
-/// control character): sixteen at a time with SSE2 (x86-64's baseline), then eight (SWAR).
+/// control character): sixteen at a time with SSE2 (x86-64's baseline), the last bytes as one
+/// more (overlapping) block, or, for a shorter string, as two overlapping words (SWAR);
+/// without SSE2, eight at a time.
 inline size_t json_plain_prefix(std::string_view s) {
+  const char* p = s.data();
+  const size_t n = s.size();
   size_t i = 0;
+  // Per byte, 0x80 where the byte is below 0x20, '"' or '\\' (the lowest flagged byte is exact;
+  // above it, a borrow can flag more).
+  auto special = [](auto w) {
+    using W = decltype(w);
+    constexpr W kOnes = static_cast<W>(0x0101010101010101ull);
+    constexpr W kHigh = static_cast<W>(0x8080808080808080ull);
+    auto zero_byte = [](W x) { return static_cast<W>((x - kOnes) & ~x & kHigh); };
+    const W below_space = static_cast<W>((w - kOnes * 0x20) & ~w & kHigh);
+    return static_cast<W>(below_space | zero_byte(w ^ (kOnes * '"')) |
+                          zero_byte(w ^ (kOnes * '\\')));
+  };
 #if defined(__SSE2__)
   const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
   // Unsigned c < 0x20 as a signed compare: flip the top bit of both sides.
   const __m128i flip = _mm_set1_epi8(static_cast<char>(0x80));
   const __m128i space = _mm_set1_epi8(static_cast<char>(0x20 ^ 0x80));
-  for (; i + 16 <= s.size(); i += 16) {
-    const __m128i w = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + i));
+  auto block = [&](const char* q) {
+    const __m128i w = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q));
     const __m128i hit =
         _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(w, quote), _mm_cmpeq_epi8(w, backslash)),
                      _mm_cmplt_epi8(_mm_xor_si128(w, flip), space));
-    if (const int mask = _mm_movemask_epi8(hit); mask != 0)
-      return i + static_cast<size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
+    return static_cast<unsigned>(_mm_movemask_epi8(hit));
+  };
+  for (; i + 16 <= n; i += 16)
+    if (const unsigned mask = block(p + i); mask != 0)
+      return i + static_cast<size_t>(__builtin_ctz(mask));
+  if (i == n) return n;
+  if (n >= 16) {
+    // The last sixteen bytes, of which the first 16 - (n - i) were checked already.
+    const unsigned mask = block(p + n - 16) >> (16 - (n - i));
+    return mask != 0 ? i + static_cast<size_t>(__builtin_ctz(mask)) : n;
+  }
+  // Shorter than sixteen: two words that overlap (or meet) cover it.
+  auto two = [&](auto w) {
+    using W = decltype(w);
+    constexpr size_t k = sizeof(W);
+    W a, b;
+    std::memcpy(&a, p, k);
+    std::memcpy(&b, p + n - k, k);
+    if (const W m = special(a); m != 0) return static_cast<size_t>(__builtin_ctzll(m)) / 8;
+    if (const W m = special(b); m != 0) return n - k + static_cast<size_t>(__builtin_ctzll(m)) / 8;
+    return n;
+  };
+  if (n >= 8) return two(uint64_t{});
+  if (n >= 4) return two(uint32_t{});
+#else
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    std::memcpy(&w, p + i, 8);
+    if (special(w) != 0) break;
   }
 #endif
-  // Eight at a time (SWAR): all of it without SSE2, else a tail of 8 to 15 bytes.
-  constexpr uint64_t kOnes = 0x0101010101010101ull, kHigh = 0x8080808080808080ull;
-  auto zero_byte = [](uint64_t x) { return (x - kOnes) & ~x & kHigh; };
-  for (; i + 8 <= s.size(); i += 8) {
-    uint64_t w;
-    std::memcpy(&w, s.data() + i, 8);
-    const uint64_t below_space = (w - kOnes * 0x20) & ~w & kHigh;
-    if ((below_space | zero_byte(w ^ (kOnes * '"')) | zero_byte(w ^ (kOnes * '\\'))) != 0) break;
-  }
-  for (; i < s.size(); ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
+  for (; i < n; ++i) {
+    const auto c = static_cast<unsigned char>(p[i]);
     if (c < 0x20 || c == '"' || c == '\\') break;
   }
   return i;
