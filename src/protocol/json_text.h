@@ -2,6 +2,7 @@
 /// Writing JSON text straight into a string, for the few hot responses whose shape is fixed
 /// (no tree, no allocation but the output's growth). The output is what boost::json::serialize
 /// writes for the same values. Pure.
+#include <charconv>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -88,10 +89,84 @@ void append_json_int(std::string& out, int64_t v);
 void append_json_number(std::string& out, double v);
 void append_json_number(std::string& out, float v);
 
+/// A run of JSON text (literals, integers, short strings) gathered on the stack and appended to
+/// `out` in one call at flush() or destruction: a response's fixed parts cost one append
+/// instead of one per piece. Anything that does not fit is flushed first (a long string goes
+/// straight to `out`), so any size is correct; N only bounds what one append gathers.
+template <size_t N = 512>
+class JsonPiece {
+ public:
+  static_assert(N >= 20, "room for any int64_t");
+  explicit JsonPiece(std::string& out) : out_(out) {}
+  JsonPiece(const JsonPiece&) = delete;
+  JsonPiece& operator=(const JsonPiece&) = delete;
+  ~JsonPiece() { flush(); }
+
+  /// JSON text as it is (a string literal from the code).
+  template <size_t L>
+  [[gnu::always_inline]] JsonPiece& lit(const char (&s)[L]) {
+    put(s, L - 1);
+    return *this;
+  }
+  /// JSON text as it is.
+  JsonPiece& raw(std::string_view s) {
+    put(s.data(), s.size());
+    return *this;
+  }
+  JsonPiece& integer(int64_t v) {
+    if (room() < 20) flush();  // int64_t: at most 20 characters
+    w_ = std::to_chars(w_, buf_ + N, v).ptr;
+    return *this;
+  }
+  /// `s` as a JSON string literal, escaped as append_json_string does.
+  JsonPiece& string(std::string_view s) {
+    if (s.size() + 2 <= room() && json_plain_prefix(s) == s.size()) {
+      *w_++ = '"';
+      std::memcpy(w_, s.data(), s.size());
+      w_ += s.size();
+      *w_++ = '"';
+    } else {
+      flush();
+      append_json_string(out_, s);
+    }
+    return *this;
+  }
+  void flush() {
+    if (w_ != buf_) out_.append(buf_, static_cast<size_t>(w_ - buf_));
+    w_ = buf_;
+  }
+
+ private:
+  size_t room() const { return static_cast<size_t>(buf_ + N - w_); }
+  // Inlined, so that a literal's memcpy has a constant size.
+  [[gnu::always_inline]] void put(const char* s, size_t n) {
+    if (n > room()) {
+      put_flushed(s, n);
+      return;
+    }
+    std::memcpy(w_, s, n);
+    w_ += n;
+  }
+  [[gnu::noinline]] void put_flushed(const char* s, size_t n) {
+    flush();
+    if (n > N) {
+      out_.append(s, n);
+      return;
+    }
+    std::memcpy(w_, s, n);
+    w_ += n;
+  }
+  std::string& out_;
+  char* w_ = buf_;
+  char buf_[N];
+};
+
 /// Writes one JSON object's members in order: `{` at construction, `}` at close().
 class JsonObjectText {
  public:
   explicit JsonObjectText(std::string& out) : out_(out) { out_ += '{'; }
+  /// Continues an object whose `{` and first `members` members are in `out` already.
+  JsonObjectText(std::string& out, int members) : out_(out), n_(members) {}
   /// Writes `"k":`; the caller appends the value.
   std::string& key(std::string_view k) {
     const bool comma = n_++ > 0;

@@ -294,6 +294,19 @@ TEST(Serialize, JsonPlainPrefixMatchesByteByByte) {
   }
 }
 
+// A piece smaller than what is written flushes as it goes: the text is the same.
+TEST(Serialize, JsonPieceFlushesWhatDoesNotFit) {
+  std::string out = "<";
+  {
+    JsonPiece<24> p(out);
+    p.lit(R"({"a":)").integer(-9223372036854775807LL - 1).lit(R"(,"long literal":)");
+    p.string("fits").lit(",").string("a plain string longer than the piece").lit(",");
+    p.string("q\"").lit(",").raw("[1,2,3,4,5,6,7,8,9,10,11,12]").integer(7).lit("}");
+  }  // flushed here
+  EXPECT_EQ(out, R"(<{"a":-9223372036854775808,"long literal":"fits",)"
+                 R"("a plain string longer than the piece","q\"",[1,2,3,4,5,6,7,8,9,10,11,12]7})");
+}
+
 // The upstream request, written directly: every field the tree builder wrote, parsed back.
 TEST(Serialize, ChatRequestText) {
   ChatRequest r;
