@@ -124,6 +124,19 @@ class JsonCursor {
     text = std::string_view(start, static_cast<size_t>(p_ - start));
     return true;
   }
+  /// A number token (as number() gives it) of one to nine digits, without sign, fraction or
+  /// exponent: its value, as std::from_chars reads it, in `out`. False for any other token
+  /// (the caller reads those the long way).
+  static bool short_digits(std::string_view t, int& out) {
+    if (t.empty() || t.size() > 9) return false;
+    int v = 0;
+    for (char ch : t) {
+      if (ch < '0' || ch > '9') return false;
+      v = v * 10 + (ch - '0');
+    }
+    out = v;
+    return true;
+  }
   /// Skips one value, at most kMaxDepth - depth containers deep.
   bool skip_value(int depth = 0) {
     if (depth > kMaxDepth) return false;

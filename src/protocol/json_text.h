@@ -34,39 +34,41 @@ inline size_t json_plain_prefix(std::string_view s) {
                           zero_byte(w ^ (kOnes * '\\')));
   };
 #if defined(__SSE2__)
-  const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
-  // Unsigned c < 0x20 as a signed compare: flip the top bit of both sides.
-  const __m128i flip = _mm_set1_epi8(static_cast<char>(0x80));
-  const __m128i space = _mm_set1_epi8(static_cast<char>(0x20 ^ 0x80));
-  auto block = [&](const char* q) {
-    const __m128i w = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q));
-    const __m128i hit =
-        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(w, quote), _mm_cmpeq_epi8(w, backslash)),
-                     _mm_cmplt_epi8(_mm_xor_si128(w, flip), space));
-    return static_cast<unsigned>(_mm_movemask_epi8(hit));
-  };
-  for (; i + 16 <= n; i += 16)
-    if (const unsigned mask = block(p + i); mask != 0)
-      return i + static_cast<size_t>(__builtin_ctz(mask));
-  if (i == n) return n;
-  if (n >= 16) {
+  if (n < 16) {
+    // Two words that overlap (or meet) cover it.
+    auto two = [&](auto w) {
+      using W = decltype(w);
+      constexpr size_t k = sizeof(W);
+      W a, b;
+      std::memcpy(&a, p, k);
+      std::memcpy(&b, p + n - k, k);
+      if (const W m = special(a); m != 0) return static_cast<size_t>(__builtin_ctzll(m)) / 8;
+      if (const W m = special(b); m != 0)
+        return n - k + static_cast<size_t>(__builtin_ctzll(m)) / 8;
+      return n;
+    };
+    if (n >= 8) return two(uint64_t{});
+    if (n >= 4) return two(uint32_t{});
+  } else {
+    const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
+    // Unsigned c < 0x20 as a signed compare: flip the top bit of both sides.
+    const __m128i flip = _mm_set1_epi8(static_cast<char>(0x80));
+    const __m128i space = _mm_set1_epi8(static_cast<char>(0x20 ^ 0x80));
+    auto block = [&](const char* q) {
+      const __m128i w = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q));
+      const __m128i hit =
+          _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(w, quote), _mm_cmpeq_epi8(w, backslash)),
+                       _mm_cmplt_epi8(_mm_xor_si128(w, flip), space));
+      return static_cast<unsigned>(_mm_movemask_epi8(hit));
+    };
+    for (; i + 16 <= n; i += 16)
+      if (const unsigned mask = block(p + i); mask != 0)
+        return i + static_cast<size_t>(__builtin_ctz(mask));
+    if (i == n) return n;
     // The last sixteen bytes, of which the first 16 - (n - i) were checked already.
     const unsigned mask = block(p + n - 16) >> (16 - (n - i));
     return mask != 0 ? i + static_cast<size_t>(__builtin_ctz(mask)) : n;
   }
-  // Shorter than sixteen: two words that overlap (or meet) cover it.
-  auto two = [&](auto w) {
-    using W = decltype(w);
-    constexpr size_t k = sizeof(W);
-    W a, b;
-    std::memcpy(&a, p, k);
-    std::memcpy(&b, p + n - k, k);
-    if (const W m = special(a); m != 0) return static_cast<size_t>(__builtin_ctzll(m)) / 8;
-    if (const W m = special(b); m != 0) return n - k + static_cast<size_t>(__builtin_ctzll(m)) / 8;
-    return n;
-  };
-  if (n >= 8) return two(uint64_t{});
-  if (n >= 4) return two(uint32_t{});
 #else
   for (; i + 8 <= n; i += 8) {
     uint64_t w;

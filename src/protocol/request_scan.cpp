@@ -79,6 +79,10 @@ bool skip_ignored(JsonCursor& c) {
 bool read_integer(JsonCursor& c, int64_t& out) {
   std::string_view t;
   if (!c.number(t)) return false;
+  if (int v = 0; JsonCursor::short_digits(t, v)) {
+    out = v;
+    return true;
+  }
   auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), out);
   return ec == std::errc() && end == t.data() + t.size();
 }

@@ -62,8 +62,10 @@ bool scan_choice(Cursor& c, StreamChunkView& out, std::vector<Delta>& deltas) {
       if (key == "index") {
         std::string_view num;
         if (!c.number(num)) return false;
-        auto [end, ec] = std::from_chars(num.data(), num.data() + num.size(), d.index);
-        if (ec != std::errc() || end != num.data() + num.size() || d.index < 0) return false;
+        if (!Cursor::short_digits(num, d.index)) {
+          auto [end, ec] = std::from_chars(num.data(), num.data() + num.size(), d.index);
+          if (ec != std::errc() || end != num.data() + num.size() || d.index < 0) return false;
+        }
       } else if (key == "delta" && c.peek() == '{') {
         has_delta = true;
         c.eat('{');
@@ -107,6 +109,7 @@ bool scan_choice(Cursor& c, StreamChunkView& out, std::vector<Delta>& deltas) {
 bool small_int(Cursor& c, int& out) {
   std::string_view num;
   if (!c.number(num)) return false;
+  if (Cursor::short_digits(num, out)) return true;
   auto [end, ec] = std::from_chars(num.data(), num.data() + num.size(), out);
   return ec == std::errc() && end == num.data() + num.size();
 }

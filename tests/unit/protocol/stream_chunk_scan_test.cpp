@@ -157,6 +157,8 @@ TEST(GenerationResponseScan, ReadsLikeTheFullParser) {
           R"( { "usage" : null , "choices" : [ { "text" : "plain" , "index" : 2 , "finish_reason" : null } ] } )",
           R"({"choices":[],"usage":{"prompt_tokens":1,"prompt_tokens_details":null,"completion_tokens":0}})",
           R"({"choices":[{"message":"not an object","text":"t"}],"usage":{"prompt_tokens_details":[1]}})",
+          // integers of nine digits and fewer are read digit by digit, the others by from_chars
+          R"({"choices":[{"index":999999999,"text":"a"},{"index":2147483647,"text":"b"},{"index":-3}],"usage":{"prompt_tokens":0,"completion_tokens":1000000000,"prompt_tokens_details":{"cached_tokens":-0}}})",
       })
     expect_same_result(body);
   // Strings long enough for the eight-bytes-at-a-time path, with escapes before, at and after
