@@ -294,11 +294,12 @@ bool valid_utf8(std::string_view s) {
   const auto* end = p + s.size();
 #if defined(__SSE2__)
   // ASCII runs sixteen bytes at a time (the top bits as a mask); the rest as below.
-  while (end - p >= 16) {
-    const __m128i w = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    if (_mm_movemask_epi8(w) != 0) break;
-    p += 16;
-  }
+  auto ascii16 = [](const unsigned char* q) {
+    return _mm_movemask_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q))) == 0;
+  };
+  while (end - p >= 16 && ascii16(p)) p += 16;
+  // The last bytes: the last sixteen again (those before them were ASCII already).
+  if (p != end && s.size() >= 16 && end - p < 16 && ascii16(end - 16)) return true;
 #endif
   while (p != end) {
     if (end - p >= 8) {
