@@ -15,13 +15,57 @@
 namespace smmf::protocol {
 
 /// How many leading bytes of `s` need no escape in a JSON string (neither '"', '\\' nor a
-/// control character): sixteen at a time with SSE2 (x86-64's baseline), the last bytes as one
-/// more (overlapping) block, or, for a shorter string, as two overlapping words (SWAR);
-/// without SSE2, eight at a time.
+/// control character). With SSE2 (x86-64's baseline): sixteen at a time, the last bytes as one
+/// more (overlapping) block; a string of 4 to 15 bytes as one block of its first and last
+/// halves (overlapping). Without SSE2, eight at a time (SWAR).
 inline size_t json_plain_prefix(std::string_view s) {
   const char* p = s.data();
   const size_t n = s.size();
   size_t i = 0;
+#if defined(__SSE2__)
+  const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
+  // Unsigned c < 0x20 as a signed compare: flip the top bit of both sides.
+  const __m128i flip = _mm_set1_epi8(static_cast<char>(0x80));
+  const __m128i space = _mm_set1_epi8(static_cast<char>(0x20 ^ 0x80));
+  auto hits = [&](__m128i w) {
+    const __m128i hit =
+        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(w, quote), _mm_cmpeq_epi8(w, backslash)),
+                     _mm_cmplt_epi8(_mm_xor_si128(w, flip), space));
+    return static_cast<unsigned>(_mm_movemask_epi8(hit));
+  };
+  auto ctz = [](unsigned m) { return static_cast<size_t>(__builtin_ctz(m)); };
+  if (n >= 16) {
+    auto block = [&](const char* q) {
+      return hits(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q)));
+    };
+    for (; i + 16 <= n; i += 16)
+      if (const unsigned mask = block(p + i); mask != 0) return i + ctz(mask);
+    if (i == n) return n;
+    // The last sixteen bytes, of which the first 16 - (n - i) were checked already.
+    const unsigned mask = block(p + n - 16) >> (16 - (n - i));
+    return mask != 0 ? i + ctz(mask) : n;
+  }
+  if (n >= 8) {
+    // The first eight bytes and the last eight (they overlap or meet) as one block.
+    const __m128i w =
+        _mm_unpacklo_epi64(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)),
+                           _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p + n - 8)));
+    const unsigned mask = hits(w);
+    if ((mask & 0xff) != 0) return ctz(mask);
+    return mask != 0 ? n - 16 + ctz(mask) : n;
+  }
+  if (n >= 4) {
+    // The same with four and four; the block's other eight bytes (zeros) do not count.
+    uint32_t a, b;
+    std::memcpy(&a, p, 4);
+    std::memcpy(&b, p + n - 4, 4);
+    const __m128i w = _mm_unpacklo_epi32(_mm_cvtsi32_si128(static_cast<int>(a)),
+                                         _mm_cvtsi32_si128(static_cast<int>(b)));
+    const unsigned mask = hits(w) & 0xff;
+    if ((mask & 0xf) != 0) return ctz(mask);
+    return mask != 0 ? n - 8 + ctz(mask) : n;
+  }
+#else
   // Per byte, 0x80 where the byte is below 0x20, '"' or '\\' (the lowest flagged byte is exact;
   // above it, a borrow can flag more).
   auto special = [](auto w) {
@@ -33,43 +77,6 @@ inline size_t json_plain_prefix(std::string_view s) {
     return static_cast<W>(below_space | zero_byte(w ^ (kOnes * '"')) |
                           zero_byte(w ^ (kOnes * '\\')));
   };
-#if defined(__SSE2__)
-  if (n < 16) {
-    // Two words that overlap (or meet) cover it.
-    auto two = [&](auto w) {
-      using W = decltype(w);
-      constexpr size_t k = sizeof(W);
-      W a, b;
-      std::memcpy(&a, p, k);
-      std::memcpy(&b, p + n - k, k);
-      if (const W m = special(a); m != 0) return static_cast<size_t>(__builtin_ctzll(m)) / 8;
-      if (const W m = special(b); m != 0)
-        return n - k + static_cast<size_t>(__builtin_ctzll(m)) / 8;
-      return n;
-    };
-    if (n >= 8) return two(uint64_t{});
-    if (n >= 4) return two(uint32_t{});
-  } else {
-    const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
-    // Unsigned c < 0x20 as a signed compare: flip the top bit of both sides.
-    const __m128i flip = _mm_set1_epi8(static_cast<char>(0x80));
-    const __m128i space = _mm_set1_epi8(static_cast<char>(0x20 ^ 0x80));
-    auto block = [&](const char* q) {
-      const __m128i w = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q));
-      const __m128i hit =
-          _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(w, quote), _mm_cmpeq_epi8(w, backslash)),
-                       _mm_cmplt_epi8(_mm_xor_si128(w, flip), space));
-      return static_cast<unsigned>(_mm_movemask_epi8(hit));
-    };
-    for (; i + 16 <= n; i += 16)
-      if (const unsigned mask = block(p + i); mask != 0)
-        return i + static_cast<size_t>(__builtin_ctz(mask));
-    if (i == n) return n;
-    // The last sixteen bytes, of which the first 16 - (n - i) were checked already.
-    const unsigned mask = block(p + n - 16) >> (16 - (n - i));
-    return mask != 0 ? i + static_cast<size_t>(__builtin_ctz(mask)) : n;
-  }
-#else
   for (; i + 8 <= n; i += 8) {
     uint64_t w;
     std::memcpy(&w, p + i, 8);
