@@ -26,13 +26,21 @@ class JsonCursor {
   void ws() {
     while (p_ != end_ && (*p_ == ' ' || *p_ == '\t' || *p_ == '\n' || *p_ == '\r')) ++p_;
   }
+  /// `c` (never whitespace) after any whitespace. Compact JSON has none: `c` is looked for
+  /// first, and whitespace skipped only when the next byte can be some.
   bool eat(char c) {
+    if (p_ != end_ && *p_ == c) {
+      ++p_;
+      return true;
+    }
+    if (p_ == end_ || static_cast<unsigned char>(*p_) > ' ') return false;
     ws();
     if (p_ == end_ || *p_ != c) return false;
     ++p_;
     return true;
   }
   char peek() {
+    if (p_ != end_ && static_cast<unsigned char>(*p_) > ' ') return *p_;  // no whitespace first
     ws();
     return p_ == end_ ? '\0' : *p_;
   }
