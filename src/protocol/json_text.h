@@ -178,27 +178,26 @@ class JsonObjectText {
   JsonObjectText(std::string& out, int members) : out_(out), n_(members) {}
   /// Writes `"k":`; the caller appends the value.
   std::string& key(std::string_view k) {
-    const bool comma = n_++ > 0;
-    if (k.size() <= kShortKey && json_plain_prefix(k) == k.size()) {
-      // The usual key (a name from the code): `,"k":` in one append.
-      char buf[kShortKey + 4];
-      size_t i = 0;
-      if (comma) buf[i++] = ',';
-      buf[i++] = '"';
-      std::memcpy(buf + i, k.data(), k.size());
-      i += k.size();
-      buf[i++] = '"';
-      buf[i++] = ':';
-      out_.append(buf, i);
+    char buf[kShortKey + 4];
+    if (const size_t n = short_key(buf, k); n != 0) {
+      out_.append(buf, n);
       return out_;
     }
-    if (comma) out_ += ',';
+    if (n_++ > 0) out_ += ',';
     append_json_string(out_, k);
     out_ += ':';
     return out_;
   }
   void string(std::string_view k, std::string_view v) { append_json_string(key(k), v); }
-  void integer(std::string_view k, int64_t v) { append_json_int(key(k), v); }
+  void integer(std::string_view k, int64_t v) {
+    char buf[kShortKey + 4 + 20];
+    if (size_t n = short_key(buf, k); n != 0) {  // `,"k":v` in one append
+      n = static_cast<size_t>(std::to_chars(buf + n, buf + sizeof buf, v).ptr - buf);
+      out_.append(buf, n);
+      return;
+    }
+    append_json_int(key(k), v);
+  }
   template <class F>
   void number(std::string_view k, F v) {
     append_json_number(key(k), v);
@@ -210,6 +209,20 @@ class JsonObjectText {
 
  private:
   static constexpr size_t kShortKey = 40;
+  /// For the usual key (a short name from the code, nothing to escape): `,"k":` (no comma
+  /// before the first member) written to `buf` and the member counted; its length. 0 (nothing
+  /// written or counted) for any other key.
+  size_t short_key(char* buf, std::string_view k) {
+    if (k.size() > kShortKey || json_plain_prefix(k) != k.size()) return 0;
+    size_t i = 0;
+    if (n_++ > 0) buf[i++] = ',';
+    buf[i++] = '"';
+    std::memcpy(buf + i, k.data(), k.size());
+    i += k.size();
+    buf[i++] = '"';
+    buf[i++] = ':';
+    return i;
+  }
   std::string& out_;
   int n_ = 0;
 };
