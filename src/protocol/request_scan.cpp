@@ -4,6 +4,8 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <memory>
+#include <type_traits>
 #include <utility>
 
 #include "protocol/json_cursor.h"
@@ -155,7 +157,10 @@ bool read_message(JsonCursor& c, ChatMessage& m) {
 }  // namespace
 
 bool scan_chat_request(std::string_view body, const ParseLimits& limits, ChatRequest& out) {
-  out = ChatRequest{};
+  // A fresh request in place: half the work of out = ChatRequest{} (no temporary to move from).
+  static_assert(std::is_nothrow_default_constructible_v<ChatRequest>);
+  std::destroy_at(&out);
+  std::construct_at(&out);
   if (!detail::valid_utf8(body)) return false;
   JsonCursor c(body);
   enum : unsigned {
