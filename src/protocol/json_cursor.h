@@ -16,7 +16,8 @@ class JsonCursor {
  public:
   static constexpr int kMaxDepth = 64;
 
-  explicit JsonCursor(std::string_view s) : p_(s.data()), end_(s.data() + s.size()) {}
+  explicit JsonCursor(std::string_view s)
+      : begin_(s.data()), p_(s.data()), end_(s.data() + s.size()) {}
 
   const char* pos() const { return p_; }
   bool at_end() {
@@ -55,7 +56,7 @@ class JsonCursor {
     while (p_ != end_) {
       // Up to the next quote, backslash or control character (16 bytes at a time: the text
       // after a key or short value is read too, but it is inside the buffer).
-      p_ = plain_run(p_, end_);
+      p_ = plain_run(p_);
       if (p_ == end_) return false;
       char c = *p_;
       if (c == '"') {
@@ -182,28 +183,35 @@ class JsonCursor {
   /// The first byte of [p, end) that needs an escape in a JSON string, or end. Unlike
   /// json_plain_prefix (made for short strings) it stays small enough to be inlined into the
   /// scanners: the quote that ends a key or short value is most often in the first block.
-  static const char* plain_run(const char* p, const char* end) {
+  const char* plain_run(const char* p) const {
 #if defined(__SSE2__)
     const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
     const __m128i flip = _mm_set1_epi8(static_cast<char>(0x80));
     const __m128i space = _mm_set1_epi8(static_cast<char>(0x20 ^ 0x80));
-    for (; end - p >= 16; p += 16) {
-      const __m128i w = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    auto block = [&](const char* q) {
+      const __m128i w = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q));
       const __m128i hit =
           _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(w, quote), _mm_cmpeq_epi8(w, backslash)),
                        _mm_cmplt_epi8(_mm_xor_si128(w, flip), space));
-      if (const int mask = _mm_movemask_epi8(hit); mask != 0)
-        return p + __builtin_ctz(static_cast<unsigned>(mask));
+      return static_cast<unsigned>(_mm_movemask_epi8(hit));
+    };
+    for (; end_ - p >= 16; p += 16)
+      if (const unsigned mask = block(p); mask != 0) return p + __builtin_ctz(mask);
+    if (p != end_ && end_ - begin_ >= 16) {
+      // The buffer's last sixteen bytes, those before p shifted out.
+      const unsigned mask = block(end_ - 16) >> (16 - (end_ - p));
+      return mask != 0 ? p + __builtin_ctz(mask) : end_;
     }
-    while (p != end && !special(*p)) ++p;  // the buffer's last bytes (a value near its end)
+    while (p != end_ && !special(*p)) ++p;  // a buffer of under sixteen bytes
     return p;
 #else
-    return p + json_plain_prefix(std::string_view(p, static_cast<size_t>(end - p)));
+    return p + json_plain_prefix(std::string_view(p, static_cast<size_t>(end_ - p)));
 #endif
   }
   static bool hex(char c) {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
   }
+  const char* begin_;
   const char* p_;
   const char* end_;
   bool unicode_escape_ = false;
