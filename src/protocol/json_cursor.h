@@ -133,16 +133,18 @@ class JsonCursor {
     text = std::string_view(start, static_cast<size_t>(p_ - start));
     return true;
   }
-  /// A number token (as number() gives it) of one to nine digits, without sign, fraction or
-  /// exponent: its value, as std::from_chars reads it, in `out`. False for any other token
-  /// (the caller reads those the long way).
-  static bool short_digits(std::string_view t, int& out) {
-    if (t.empty() || t.size() > 9) return false;
+  /// The next token when it is a natural number of at most nine digits (no sign, fraction or
+  /// exponent): its value in `out`, as number() and std::from_chars read it. False, nothing
+  /// read but whitespace, for any other token (the caller reads it the long way).
+  bool short_natural(int& out) {
+    ws();
+    const char* q = p_;
     int v = 0;
-    for (char ch : t) {
-      if (ch < '0' || ch > '9') return false;
-      v = v * 10 + (ch - '0');
-    }
+    for (; q != end_ && q - p_ < 9 && *q >= '0' && *q <= '9'; ++q) v = v * 10 + (*q - '0');
+    if (q == p_ || (*p_ == '0' && q - p_ > 1)) return false;  // none, or a leading zero
+    if (q != end_ && ((*q >= '0' && *q <= '9') || *q == '.' || *q == 'e' || *q == 'E'))
+      return false;  // longer, or not an integer
+    p_ = q;
     out = v;
     return true;
   }
@@ -180,7 +182,7 @@ class JsonCursor {
   }
 
  private:
-  /// The first byte of [p, end) that needs an escape in a JSON string, or end. Unlike
+  /// The first byte of [p, end_) that needs an escape in a JSON string, or end_. Unlike
   /// json_plain_prefix (made for short strings) it stays small enough to be inlined into the
   /// scanners: the quote that ends a key or short value is most often in the first block.
   const char* plain_run(const char* p) const {

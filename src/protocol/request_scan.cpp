@@ -79,12 +79,12 @@ bool skip_ignored(JsonCursor& c) {
 // An integer token without fraction or exponent, within int64 (the others go to the full
 // parser, which also takes 64.0 or 1e3).
 bool read_integer(JsonCursor& c, int64_t& out) {
-  std::string_view t;
-  if (!c.number(t)) return false;
-  if (int v = 0; JsonCursor::short_digits(t, v)) {
+  if (int v = 0; c.short_natural(v)) {
     out = v;
     return true;
   }
+  std::string_view t;
+  if (!c.number(t)) return false;
   auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), out);
   return ec == std::errc() && end == t.data() + t.size();
 }

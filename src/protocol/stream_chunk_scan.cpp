@@ -60,9 +60,9 @@ bool scan_choice(Cursor& c, StreamChunkView& out, std::vector<Delta>& deltas) {
       bool esc = false;
       if (!c.string(key, esc) || esc || !c.eat(':')) return false;
       if (key == "index") {
-        std::string_view num;
-        if (!c.number(num)) return false;
-        if (!Cursor::short_digits(num, d.index)) {
+        if (!c.short_natural(d.index)) {
+          std::string_view num;
+          if (!c.number(num)) return false;
           auto [end, ec] = std::from_chars(num.data(), num.data() + num.size(), d.index);
           if (ec != std::errc() || end != num.data() + num.size() || d.index < 0) return false;
         }
@@ -107,9 +107,9 @@ bool scan_choice(Cursor& c, StreamChunkView& out, std::vector<Delta>& deltas) {
 // A JSON number that is an integer within int's range (else the caller falls back to the full
 // parser, whose clamped_int handles the rest).
 bool small_int(Cursor& c, int& out) {
+  if (c.short_natural(out)) return true;
   std::string_view num;
   if (!c.number(num)) return false;
-  if (Cursor::short_digits(num, out)) return true;
   auto [end, ec] = std::from_chars(num.data(), num.data() + num.size(), out);
   return ec == std::errc() && end == num.data() + num.size();
 }
