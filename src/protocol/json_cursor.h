@@ -16,7 +16,8 @@ class JsonCursor {
  public:
   static constexpr int kMaxDepth = 64;
 
-  explicit JsonCursor(std::string_view s) : p_(s.data()), end_(s.data() + s.size()) {}
+  explicit JsonCursor(std::string_view s)
+      : begin_(s.data()), p_(s.data()), end_(s.data() + s.size()) {}
 
   const char* pos() const { return p_; }
   bool at_end() {
@@ -26,13 +27,21 @@ class JsonCursor {
   void ws() {
     while (p_ != end_ && (*p_ == ' ' || *p_ == '\t' || *p_ == '\n' || *p_ == '\r')) ++p_;
   }
+  /// `c` (never whitespace) after any whitespace. Compact JSON has none: `c` is looked for
+  /// first, and whitespace skipped only when the next byte can be some.
   bool eat(char c) {
+    if (p_ != end_ && *p_ == c) {
+      ++p_;
+      return true;
+    }
+    if (p_ == end_ || static_cast<unsigned char>(*p_) > ' ') return false;
     ws();
     if (p_ == end_ || *p_ != c) return false;
     ++p_;
     return true;
   }
   char peek() {
+    if (p_ != end_ && static_cast<unsigned char>(*p_) > ' ') return *p_;  // no whitespace first
     ws();
     return p_ == end_ ? '\0' : *p_;
   }
@@ -47,7 +56,7 @@ class JsonCursor {
     while (p_ != end_) {
       // Up to the next quote, backslash or control character (16 bytes at a time: the text
       // after a key or short value is read too, but it is inside the buffer).
-      p_ += json_plain_prefix(std::string_view(p_, static_cast<size_t>(end_ - p_)));
+      p_ = plain_run(p_);
       if (p_ == end_) return false;
       char c = *p_;
       if (c == '"') {
@@ -124,6 +133,21 @@ class JsonCursor {
     text = std::string_view(start, static_cast<size_t>(p_ - start));
     return true;
   }
+  /// The next token when it is a natural number of at most nine digits (no sign, fraction or
+  /// exponent): its value in `out`, as number() and std::from_chars read it. False, nothing
+  /// read but whitespace, for any other token (the caller reads it the long way).
+  bool short_natural(int& out) {
+    ws();
+    const char* q = p_;
+    int v = 0;
+    for (; q != end_ && q - p_ < 9 && *q >= '0' && *q <= '9'; ++q) v = v * 10 + (*q - '0');
+    if (q == p_ || (*p_ == '0' && q - p_ > 1)) return false;  // none, or a leading zero
+    if (q != end_ && ((*q >= '0' && *q <= '9') || *q == '.' || *q == 'e' || *q == 'E'))
+      return false;  // longer, or not an integer
+    p_ = q;
+    out = v;
+    return true;
+  }
   /// Skips one value, at most kMaxDepth - depth containers deep.
   bool skip_value(int depth = 0) {
     if (depth > kMaxDepth) return false;
@@ -158,9 +182,38 @@ class JsonCursor {
   }
 
  private:
+  /// The first byte of [p, end_) that needs an escape in a JSON string, or end_. Unlike
+  /// json_plain_prefix (made for short strings) it stays small enough to be inlined into the
+  /// scanners: the quote that ends a key or short value is most often in the first block.
+  const char* plain_run(const char* p) const {
+#if defined(__SSE2__)
+    const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
+    const __m128i flip = _mm_set1_epi8(static_cast<char>(0x80));
+    const __m128i space = _mm_set1_epi8(static_cast<char>(0x20 ^ 0x80));
+    auto block = [&](const char* q) {
+      const __m128i w = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q));
+      const __m128i hit =
+          _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(w, quote), _mm_cmpeq_epi8(w, backslash)),
+                       _mm_cmplt_epi8(_mm_xor_si128(w, flip), space));
+      return static_cast<unsigned>(_mm_movemask_epi8(hit));
+    };
+    for (; end_ - p >= 16; p += 16)
+      if (const unsigned mask = block(p); mask != 0) return p + __builtin_ctz(mask);
+    if (p != end_ && end_ - begin_ >= 16) {
+      // The buffer's last sixteen bytes, those before p shifted out.
+      const unsigned mask = block(end_ - 16) >> (16 - (end_ - p));
+      return mask != 0 ? p + __builtin_ctz(mask) : end_;
+    }
+    while (p != end_ && !special(*p)) ++p;  // a buffer of under sixteen bytes
+    return p;
+#else
+    return p + json_plain_prefix(std::string_view(p, static_cast<size_t>(end_ - p)));
+#endif
+  }
   static bool hex(char c) {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
   }
+  const char* begin_;
   const char* p_;
   const char* end_;
   bool unicode_escape_ = false;

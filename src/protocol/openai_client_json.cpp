@@ -178,20 +178,19 @@ std::string chat_request_text(const ChatRequest& r, std::string_view model, bool
   size_t text = 0;
   for (const auto& m : r.messages) text += m.content.size() + m.role.size() + m.name.size();
   out.reserve(256 + model.size() + text + text / 8 + 40 * r.messages.size());
-  JsonObjectText o(out);
-  o.string("model", model);
-  o.key("messages");
-  out += '[';
-  for (size_t i = 0; i < r.messages.size(); ++i) {
-    const auto& m = r.messages[i];
-    if (i) out += ',';
-    JsonObjectText msg(out);
-    msg.string("role", m.role);
-    msg.string("content", m.content);
-    if (!m.name.empty()) msg.string("name", m.name);
-    msg.close();
+  {
+    JsonPiece<> p(out);
+    p.lit(R"({"model":)").string(model).lit(R"(,"messages":[)");
+    for (size_t i = 0; i < r.messages.size(); ++i) {
+      const auto& m = r.messages[i];
+      if (i) p.lit(",");
+      p.lit(R"({"role":)").string(m.role).lit(R"(,"content":)").string(m.content);
+      if (!m.name.empty()) p.lit(R"(,"name":)").string(m.name);
+      p.lit("}");
+    }
+    p.lit("]");
   }
-  out += ']';
+  JsonObjectText o(out, 2);  // continues after "model" and "messages"
   put_generation(o, r.gen, stream, dialect);
   o.close();
   return out;

@@ -378,20 +378,21 @@ json::object usage_json(const Usage& u, json::storage_ptr sp) {
 
 namespace {
 
-void append_usage_text(std::string& out, const Usage& u) {
-  out += R"("usage":{"prompt_tokens":)";
-  append_json_int(out, u.prompt_tokens);
-  out += R"(,"completion_tokens":)";
-  append_json_int(out, u.completion_tokens);
-  out += R"(,"total_tokens":)";
-  append_json_int(out, u.total());
-  out += R"(,"prompt_tokens_details":{"cached_tokens":)";
-  append_json_int(out, u.cached_tokens);
-  out += "}}";
+template <size_t N>
+void append_usage_text(JsonPiece<N>& out, const Usage& u) {
+  out.lit(R"("usage":{"prompt_tokens":)")
+      .integer(u.prompt_tokens)
+      .lit(R"(,"completion_tokens":)")
+      .integer(u.completion_tokens)
+      .lit(R"(,"total_tokens":)")
+      .integer(u.total())
+      .lit(R"(,"prompt_tokens_details":{"cached_tokens":)")
+      .integer(u.cached_tokens)
+      .lit("}}");
 }
 
 // `{"id":..,"object":..,"created":..,"model":..,"choices":[`, the choices by `choice`, then
-// `],"usage":{..}}`.
+// `],"usage":{..}}`. `object` is written as it is (a name from the code: nothing to escape).
 template <class Choice>
 std::string response_text(const ResponseMeta& m, std::string_view object, const GenerationResult& r,
                           Choice choice) {
@@ -399,36 +400,27 @@ std::string response_text(const ResponseMeta& m, std::string_view object, const 
   size_t text = 0;
   for (const auto& c : r.choices) text += c.text.size();
   out.reserve(320 + m.id.size() + m.model.size() + text + text / 8);
-  out += R"({"id":)";
-  append_json_string(out, m.id);
-  out += R"(,"object":)";
-  append_json_string(out, object);
-  out += R"(,"created":)";
-  append_json_int(out, m.created);
-  out += R"(,"model":)";
-  append_json_string(out, m.model);
-  out += R"(,"choices":[)";
+  JsonPiece<> p(out);
+  p.lit(R"({"id":)").string(m.id).lit(R"(,"object":")").raw(object).lit(R"(","created":)");
+  p.integer(m.created).lit(R"(,"model":)").string(m.model).lit(R"(,"choices":[)");
   for (size_t i = 0; i < r.choices.size(); ++i) {
-    if (i) out += ',';
-    choice(out, r.choices[i]);
+    if (i) p.lit(",");
+    choice(p, r.choices[i]);
   }
-  out += "],";
-  append_usage_text(out, r.usage);
-  out += '}';
+  p.lit("],");
+  append_usage_text(p, r.usage);
+  p.lit("}");
+  p.flush();
   return out;
 }
 
 }  // namespace
 
 std::string chat_response_text(const ResponseMeta& m, const GenerationResult& r) {
-  return response_text(m, "chat.completion", r, [](std::string& out, const Choice& c) {
-    out += R"({"index":)";
-    append_json_int(out, c.index);
-    out += R"(,"message":{"role":"assistant","content":)";
-    append_json_string(out, c.text);
-    out += R"(},"logprobs":null,"finish_reason":)";
-    append_json_string(out, to_string(c.finish_reason));
-    out += '}';
+  return response_text(m, "chat.completion", r, [](JsonPiece<>& p, const Choice& c) {
+    p.lit(R"({"index":)").integer(c.index);
+    p.lit(R"(,"message":{"role":"assistant","content":)").string(c.text);
+    p.lit(R"(},"logprobs":null,"finish_reason":)").string(to_string(c.finish_reason)).lit("}");
   });
 }
 
@@ -452,14 +444,9 @@ json::object chat_chunk_json(const ResponseMeta& m, const Delta& d, bool first,
 }
 
 std::string completion_response_text(const ResponseMeta& m, const GenerationResult& r) {
-  return response_text(m, "text_completion", r, [](std::string& out, const Choice& c) {
-    out += R"({"text":)";
-    append_json_string(out, c.text);
-    out += R"(,"index":)";
-    append_json_int(out, c.index);
-    out += R"(,"logprobs":null,"finish_reason":)";
-    append_json_string(out, to_string(c.finish_reason));
-    out += '}';
+  return response_text(m, "text_completion", r, [](JsonPiece<>& p, const Choice& c) {
+    p.lit(R"({"text":)").string(c.text).lit(R"(,"index":)").integer(c.index);
+    p.lit(R"(,"logprobs":null,"finish_reason":)").string(to_string(c.finish_reason)).lit("}");
   });
 }
 

@@ -12,6 +12,10 @@
 #include <cstdint>
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "protocol/openai_client_json.h"
 #include "protocol/sse.h"
 
@@ -31,7 +35,12 @@ bool string_or_null(Cursor& c, std::string& out) {
   }
   std::string_view raw;
   bool esc = false;
-  return c.string(raw, esc) && unescape(raw, esc, out);
+  if (!c.string(raw, esc)) return false;
+  if (!esc) {
+    out.assign(raw.data(), raw.size());
+    return true;
+  }
+  return unescape(raw, esc, out);
 }
 
 bool null_value(Cursor& c) {
@@ -51,10 +60,12 @@ bool scan_choice(Cursor& c, StreamChunkView& out, std::vector<Delta>& deltas) {
       bool esc = false;
       if (!c.string(key, esc) || esc || !c.eat(':')) return false;
       if (key == "index") {
-        std::string_view num;
-        if (!c.number(num)) return false;
-        auto [end, ec] = std::from_chars(num.data(), num.data() + num.size(), d.index);
-        if (ec != std::errc() || end != num.data() + num.size() || d.index < 0) return false;
+        if (!c.short_natural(d.index)) {
+          std::string_view num;
+          if (!c.number(num)) return false;
+          auto [end, ec] = std::from_chars(num.data(), num.data() + num.size(), d.index);
+          if (ec != std::errc() || end != num.data() + num.size() || d.index < 0) return false;
+        }
       } else if (key == "delta" && c.peek() == '{') {
         has_delta = true;
         c.eat('{');
@@ -96,6 +107,7 @@ bool scan_choice(Cursor& c, StreamChunkView& out, std::vector<Delta>& deltas) {
 // A JSON number that is an integer within int's range (else the caller falls back to the full
 // parser, whose clamped_int handles the rest).
 bool small_int(Cursor& c, int& out) {
+  if (c.short_natural(out)) return true;
   std::string_view num;
   if (!c.number(num)) return false;
   auto [end, ec] = std::from_chars(num.data(), num.data() + num.size(), out);
@@ -280,6 +292,15 @@ bool unescape(std::string_view raw, bool escaped, std::string& out) {
 bool valid_utf8(std::string_view s) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const auto* end = p + s.size();
+#if defined(__SSE2__)
+  // ASCII runs sixteen bytes at a time (the top bits as a mask); the rest as below.
+  auto ascii16 = [](const unsigned char* q) {
+    return _mm_movemask_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q))) == 0;
+  };
+  while (end - p >= 16 && ascii16(p)) p += 16;
+  // The last bytes: the last sixteen again (those before them were ASCII already).
+  if (p != end && s.size() >= 16 && end - p < 16 && ascii16(end - 16)) return true;
+#endif
   while (p != end) {
     if (end - p >= 8) {
       uint64_t w;

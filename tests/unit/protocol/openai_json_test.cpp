@@ -269,6 +269,44 @@ TEST(Serialize, JsonTextEscapesLikeBoostJson) {
   EXPECT_EQ(v.at("choices").at(0).at("finish_reason").as_string(), "length");
 }
 
+// The plain prefix (the bytes a JSON string needs no escape for) agrees with a byte-by-byte
+// reading for every length and position of the first special byte, and after it (the blocks
+// and words overlap, and a borrow in the word test can flag a byte above a real one).
+TEST(Serialize, JsonPlainPrefixMatchesByteByByte) {
+  auto reference = [](std::string_view s) {
+    size_t i = 0;
+    while (i < s.size() && static_cast<unsigned char>(s[i]) >= 0x20 && s[i] != '"' && s[i] != '\\')
+      ++i;
+    return i;
+  };
+  for (size_t n = 0; n <= 50; ++n) {
+    std::string s(n, 'a');
+    for (size_t i = 0; i < n; ++i) s[i] = static_cast<char>("a\xc3\xa9~ \x7f\xff"[i % 7]);
+    EXPECT_EQ(json_plain_prefix(s), n);
+    for (size_t at = 0; at < n; ++at)
+      for (char special : {'"', '\\', '\0', '\x1f', '\n'})
+        for (char after : {'a', '"', '\x01', '!', '\x80'}) {
+          std::string t = s;
+          t[at] = special;
+          for (size_t j = at + 1; j < n; j += 3) t[j] = after;
+          EXPECT_EQ(json_plain_prefix(t), reference(t)) << n << ' ' << at;
+        }
+  }
+}
+
+// A piece smaller than what is written flushes as it goes: the text is the same.
+TEST(Serialize, JsonPieceFlushesWhatDoesNotFit) {
+  std::string out = "<";
+  {
+    JsonPiece<24> p(out);
+    p.lit(R"({"a":)").integer(-9223372036854775807LL - 1).lit(R"(,"long literal":)");
+    p.string("fits").lit(",").string("a plain string longer than the piece").lit(",");
+    p.string("q\"").lit(",").raw("[1,2,3,4,5,6,7,8,9,10,11,12]").integer(7).lit("}");
+  }  // flushed here
+  EXPECT_EQ(out, R"(<{"a":-9223372036854775808,"long literal":"fits",)"
+                 R"("a plain string longer than the piece","q\"",[1,2,3,4,5,6,7,8,9,10,11,12]7})");
+}
+
 // The upstream request, written directly: every field the tree builder wrote, parsed back.
 TEST(Serialize, ChatRequestText) {
   ChatRequest r;

@@ -51,6 +51,9 @@ TEST(ScanChatRequest, AcceptsTheUsualBodiesAndReadsThemAsTheFullParser) {
       R"({"model":"m","messages":[{"role":"user","content":""}],"stream":false})",
       R"({"model":"m","messages":[{"role":"user","content":"x","extra":[1e400,-0,1.5e-7]}]})",
       R"({"model":"m","messages":[{"role":"user","content":"\u00e9\u4f60\ud83d\ude00"}]})",
+      // integers of up to nine digits are read as they are scanned, longer ones by from_chars
+      R"({"model":"m","messages":[{"role":"user","content":"x"}],"max_tokens":999999,"n":1})",
+      R"({"model":"m","messages":[{"role":"user","content":"x"}],"max_tokens":1234567})",
   };
   for (const auto& b : bodies) EXPECT_TRUE(scanned(b)) << b;
 }
@@ -79,6 +82,10 @@ TEST(ScanChatRequest, DeclinesErrorsAndWhatItLeavesToTheFullParser) {
       R"({"model":"m","messages":[{"role":"user","content":"x"}],"temperature":1e-30})",
       R"({"model":"m","messages":[{"role":"user","content":"x"}],"max_tokens":0})",
       R"({"model":"m","messages":[{"role":"user","content":"x"}],"max_tokens":64.0})",
+      R"({"model":"m","messages":[{"role":"user","content":"x"}],"max_tokens":64e0})",
+      R"({"model":"m","messages":[{"role":"user","content":"x"}],"max_tokens":064})",
+      R"({"model":"m","messages":[{"role":"user","content":"x"}],"max_tokens":-64})",
+      R"({"model":"m","messages":[{"role":"user","content":"x"}],"max_tokens":1234567890})",
       R"({"model":"m","messages":[{"role":"user","content":"x"}],"max_tokens":99999999999999999999})",
       R"({"model":"m","messages":[{"role":"user","content":"x"}],"n":17})",
       R"({"model":"m","messages":[{"role":"user","content":"x"}],"stream":"yes"})",

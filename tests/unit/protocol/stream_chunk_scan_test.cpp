@@ -104,6 +104,9 @@ TEST(StreamChunkScan, RejectsWhatItDoesNotKnow) {
            R"({"choices":{}})",
            R"({"choices":[1]})",
            R"({"choices":[{"index":"0"}]})",
+           R"({"choices":[{"index":-1}]})",
+           R"({"choices":[{"index":01}]})",
+           R"({"choices":[{"index":1.0}]})",
            R"({"choices":[{"index":0}]} x)",
            R"({"a":tru})",
            R"({"a":"unterminated})",
@@ -157,6 +160,9 @@ TEST(GenerationResponseScan, ReadsLikeTheFullParser) {
           R"( { "usage" : null , "choices" : [ { "text" : "plain" , "index" : 2 , "finish_reason" : null } ] } )",
           R"({"choices":[],"usage":{"prompt_tokens":1,"prompt_tokens_details":null,"completion_tokens":0}})",
           R"({"choices":[{"message":"not an object","text":"t"}],"usage":{"prompt_tokens_details":[1]}})",
+          // integers of nine digits and fewer are read digit by digit, the others by from_chars
+          R"({"choices":[{"index":999999999,"text":"a"},{"index":2147483647,"text":"b"},{"index":-3}],"usage":{"prompt_tokens":0,"completion_tokens":1000000000,"prompt_tokens_details":{"cached_tokens":-0}}})",
+          R"({"choices":[{"index":0,"text":"a"}],"usage":{"prompt_tokens":7,"completion_tokens":123456789}})",
       })
     expect_same_result(body);
   // Strings long enough for the eight-bytes-at-a-time path, with escapes before, at and after
@@ -180,7 +186,10 @@ TEST(GenerationResponseScan, LeavesTheRestToTheFullParser) {
            R"({"choices":[{"index":1.5,"text":"a"}]})",  // not an int
            R"({"choices":[{"index":0,"text":"a"}],"usage":{"prompt_tokens":1e10}})",
            R"({"choices":[{"index":99999999999,"text":"a"}]})",  // beyond int
-           R"({"choices":[{"text":7}]})",                        // not a string
+           R"({"choices":[{"index":01,"text":"a"}]})",
+           R"({"choices":[{"index":1e0,"text":"a"}]})",
+           R"({"choices":[{"index":0.0,"text":"a"}]})",
+           R"({"choices":[{"text":7}]})",  // not a string
            R"({"choices":[],"x_groq":{"usage":{"prompt_tokens":1}}})",
            R"({"error":{"message":"m"},"choices":[]})",
            R"({"choices":[{"text":"a"}]} trailing)",
