@@ -5,12 +5,17 @@ JOBS       ?= $(shell nproc)
 HOST       ?= 127.0.0.1
 PORT       ?= 8000
 CMAKE_ARGS ?=
-# 1: build and build-asan compile each target's sources in batches of up to 16 (a CMake unity
-# build, SMMF_UNITY_BUILD): a cold build takes about half the CPU, since most of it is Asio/Beast
-# template code that each source would instantiate again. 0: one object per source, which
-# recompiles less after editing one file (see docs/testing.md, "CI time"). build-tsan: per source.
-UNITY ?= 1
+# 1: compile each target's sources in batches of up to 16 (a CMake unity build,
+# SMMF_UNITY_BUILD): a cold build takes about half the CPU, since most of it is Asio/Beast
+# template code that each source would instantiate again. 0: one object per source.
+# UNITY is for `build` and defaults to 0: the unity binary runs ~12% more instructions per
+# gateway call (GCC inlines less in a large translation unit; docs/BENCHMARKS.md, round 6).
+# ASAN_UNITY is for build-asan, a test build, and defaults to 1 (see docs/testing.md, "CI time").
+# build-tsan and build-fuzz: per source.
+UNITY      ?= 0
+ASAN_UNITY ?= 1
 UNITY_ARG = -DSMMF_UNITY_BUILD=$(if $(filter 1,$(UNITY)),ON,OFF)
+ASAN_UNITY_ARG = -DSMMF_UNITY_BUILD=$(if $(filter 1,$(ASAN_UNITY)),ON,OFF)
 # Fuzzing: seconds per target for `make fuzz`, and for the short run inside `make test`.
 FUZZ_SECONDS      ?= 60
 FUZZ_TEST_SECONDS ?= 10
@@ -84,7 +89,7 @@ test-fuzz:
 # OMP_THREAD_LIMIT=1 (TSan only): ggml computes on the model thread alone, without an OpenMP team
 # whose barriers (inside uninstrumented libgomp) TSan cannot see (sanitizers/tsan.supp says more).
 test-asan: llama e2e-deps
-	cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSMMF_SANITIZE=address $(LAUNCHER) $(UNITY_ARG) \
+	cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSMMF_SANITIZE=address $(LAUNCHER) $(ASAN_UNITY_ARG) \
 	  -DCMAKE_PREFIX_PATH="$$(scripts/build_llama.sh)" $(CMAKE_ARGS)
 	cmake --build build-asan -j$(JOBS)
 	$(SAN_ENV) SMMF_FAULT_RSS_BOUND_KB=65536 ctest --test-dir build-asan --output-on-failure -j2 \
