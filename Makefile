@@ -27,6 +27,8 @@ TEST_ASAN ?= 1
 # ~/.cache) recompiles only what changed, in the Release, sanitizer and fuzz builds alike.
 export CCACHE_DIR     ?= $(HOME)/.cache/smmf/ccache
 export CCACHE_MAXSIZE ?= 4G
+# Paths under the checkout are hashed relative to it: clones and worktrees share cache entries.
+export CCACHE_BASEDIR ?= $(CURDIR)
 LAUNCHER = $(if $(shell command -v ccache),-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
 # Extra ctest arguments of `make test-asan` / `make test-tsan` (e.g. -R, -L, -LE).
 SAN_CTEST_ARGS ?=
